@@ -1,0 +1,148 @@
+"""`triage-bot knowledge check`: everything a moderator needs to hear before a reload.
+
+Loading already reports hard errors (schema, references, YAML). This adds the warnings
+that make a rule base drift (the same phrase pulling two ways, near-duplicates) and runs
+the knowledge base's own examples as its tests.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .classify import triage
+from .knowledge import Knowledge, Phrase, load_knowledge
+from .normalise import GAP
+from .yamlfile import Problem
+
+_NEAR_MIN = 6  # shorter phrases are too often legitimately one letter apart
+
+
+@dataclass
+class CheckReport:
+    knowledge: Knowledge | None
+    problems: list[Problem] = field(default_factory=list)
+    examples_run: int = 0
+    examples_failed: int = 0
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.level == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.level == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def check(directory: Path) -> CheckReport:
+    knowledge, problems = load_knowledge(directory)
+    report = CheckReport(knowledge, list(problems))
+    if knowledge is None:
+        return report
+    report.problems.extend(phrase_warnings(knowledge))
+    for example in knowledge.examples:
+        report.examples_run += 1
+        failure = example_failure(knowledge, example)
+        if failure:
+            report.examples_failed += 1
+            file, _, line = example.source.rpartition(":")
+            report.problems.append(Problem(file, int(line), failure))
+    return report
+
+
+def example_failure(knowledge: Knowledge, example) -> str:
+    verdict = triage(knowledge, example.text)
+    fired = ", ".join(f"{s.rule_id}({s.span})" for s in verdict.signals) or "none"
+    if verdict.category != example.label:
+        return f"example misclassified: expected {example.label}, got {verdict.category}; signals: {fired}"
+    if example.pitfall and example.pitfall not in verdict.pitfalls:
+        return f"example should detect pitfall '{example.pitfall}', detected: {', '.join(verdict.pitfalls) or 'none'}"
+    if example.no_signals and verdict.signals:
+        return f"example should fire no rule, but fired: {fired}"
+    return ""
+
+
+def phrase_warnings(knowledge: Knowledge) -> list[Problem]:
+    """Same phrase in two rules, one category's phrase inside another's, near-duplicates."""
+    owners: dict[tuple[str, ...], list[tuple[Phrase, str, str]]] = defaultdict(list)
+    for rule in knowledge.rules:
+        for phrase in rule.phrases:
+            owners[phrase.key].append((phrase, rule.id, rule.category))
+    out: list[Problem] = []
+
+    def warn(phrase: Phrase, message: str) -> None:
+        file, _, line = phrase.source.rpartition(":")
+        out.append(Problem(file, int(line), message, "warning"))
+
+    for key, users in owners.items():
+        first, first_rule, first_cat = users[0]
+        for phrase, rule_id, category in users[1:]:
+            if category != first_cat:
+                warn(phrase, f"phrase '{phrase.text}' is in two categories: {category} (rule {rule_id}) and {first_cat} (rule {first_rule} at {first.source})")
+            elif rule_id != first_rule:
+                warn(phrase, f"phrase '{phrase.text}' is also in rule {first_rule} ({first.source})")
+            else:
+                warn(phrase, f"phrase '{phrase.text}' repeats '{first.text}' in the same rule (they match the same words)")
+
+    for key, users in owners.items():
+        if GAP in key or len(key) < 2:
+            continue
+        outer, outer_rule, outer_cat = users[0]
+        for size in range(1, len(key)):
+            for start in range(len(key) - size + 1):
+                for inner, inner_rule, inner_cat in owners.get(key[start : start + size], ()):
+                    if inner_cat != outer_cat:
+                        warn(inner, f"{inner_cat} phrase '{inner.text}' (rule {inner_rule}) is inside {outer_cat} phrase '{outer.text}' (rule {outer_rule} at {outer.source}); the longer phrase wins there")
+
+    # Near-duplicates: equal once spaces go ("red team" / "redteam"), or one or two typing
+    # slips apart (symspell-style: phrases that share a one-letter deletion).
+    flats: dict[str, tuple[str, ...]] = {}
+    variants: dict[str, set[str]] = defaultdict(set)
+    reported: set[frozenset] = set()
+
+    def near(key_a, key_b) -> None:
+        pair = frozenset((key_a, key_b))
+        if pair not in reported:
+            reported.add(pair)
+            a, b = owners[key_a][0][0], owners[key_b][0][0]
+            warn(a, f"phrase '{a.text}' is a near-duplicate of '{b.text}' ({b.source})")
+
+    for key in owners:
+        if GAP in key:
+            continue
+        flat = "".join(key)
+        if flat in flats:
+            near(key, flats[flat])
+            continue
+        flats[flat] = key
+        if len(flat) >= _NEAR_MIN:
+            variants[flat].add(flat)
+            for i in range(len(flat)):
+                variants[flat[:i] + flat[i + 1 :]].add(flat)
+    for group in variants.values():
+        if len(group) > 1:
+            ordered = sorted(group)
+            for other in ordered[1:]:
+                near(flats[other], flats[ordered[0]])
+    return out
+
+
+def format_report(report: CheckReport, directory: Path) -> str:
+    lines = [str(p) for p in sorted(report.problems, key=lambda p: (p.level != "error", p.file, p.line))]
+    k = report.knowledge
+    if k is None:
+        lines.append(f"{directory}: {len(report.errors)} error(s); the knowledge was not loaded")
+    else:
+        lines.append(
+            f"{directory}: {len(k.files)} files, {len(k.rules)} rules, {k.phrase_count} phrases, "
+            f"{len(k.pitfall_rules)} pitfall rules, {len(k.readings)} readings (version {k.version})"
+        )
+        lines.append(
+            f"examples: {report.examples_run - report.examples_failed}/{report.examples_run} passed; "
+            f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,144 @@
+"""Matches -> Verdict: weigh the evidence and decide.
+
+The decision is deliberately simple arithmetic over rule weights, so that a moderator can
+predict it: each rule counts once (its best hit); negated, hedged and typo-corrected hits
+count less but are kept and shown; "both" needs real evidence on both sides.
+"""
+from __future__ import annotations
+
+import math
+
+from .knowledge import Knowledge
+from .matcher import Hit, Matches
+from .normalise import Tokens, prepare, tokenize
+from .verdict import Signal, Verdict
+
+NEGATION_WINDOW = 3  # words between a negation cue and the hit it negates
+
+
+def triage(knowledge: Knowledge, text: str | bytes) -> Verdict:
+    """The whole flow for one message: text -> normalise -> match -> Verdict."""
+    prepared = prepare(text)
+    if prepared.rejected:
+        return Verdict("unclear", 1.0, notices=prepared.notices, reason=prepared.rejected)
+    tokens = tokenize(prepared.text)
+    matches = knowledge.matcher.match(tokens)
+    return decide(knowledge, tokens, matches, prepared.notices)
+
+
+def decide(knowledge: Knowledge, tokens: Tokens, matches: Matches, notices: tuple[str, ...] = ()) -> Verdict:
+    scoring = knowledge.scoring
+    rules = knowledge.rules
+    ungated = any(not rules[h.owner].needs_ai_context for h in matches.rules)
+    in_context = matches.ai_context or ungated
+
+    best: dict[int, Signal] = {}
+    for hit in matches.rules:
+        rule = rules[hit.owner]
+        if rule.needs_ai_context and not in_context:
+            continue
+        negated = _negated(tokens, matches, hit)
+        hedged = _hedged(tokens, matches, hit)
+        weight = rule.weight
+        if negated:
+            weight *= scoring.negated_factor
+        if hedged:
+            weight *= scoring.hedged_factor
+        if hit.fuzzy:
+            weight *= scoring.fuzzy_factor
+        signal = Signal(
+            rule.id, rule.category, tokens.span(hit.start, hit.end), weight, rule.source,
+            rule.concept, rule.topics, negated, hedged, hit.fuzzy,
+        )  # fmt: skip
+        current = best.get(hit.owner)
+        if current is None or signal.weight > current.weight:
+            best[hit.owner] = signal
+    signals = tuple(sorted(best.values(), key=lambda s: (-s.weight, s.rule_id)))
+
+    pitfalls = _pitfalls(knowledge, matches)
+    score = {"technical": 0.0, "societal": 0.0, "both": 0.0}
+    for s in signals:
+        score[s.category] += s.weight
+    score["both"] += scoring.pitfall_weight * len(pitfalls)
+    category, confidence, reason = _decide(score, scoring)
+
+    topic_weight: dict[str, float] = {}
+    for s in signals:
+        for t in s.topics:
+            topic_weight[t] = topic_weight.get(t, 0.0) + s.weight
+    topics = tuple(sorted(topic_weight, key=lambda t: (-topic_weight[t], t)))
+    if category == "unclear":
+        topics = ()
+    readings = _readings(knowledge, category, topics, pitfalls)
+    return Verdict(
+        category, confidence, signals, topics, pitfalls, readings,
+        {k: round(v, 3) for k, v in score.items()}, notices, reason,
+    )  # fmt: skip
+
+
+def _decide(score: dict[str, float], scoring) -> tuple[str, float, str]:
+    tech = score["technical"] + score["both"]
+    soc = score["societal"] + score["both"]
+    evidence = score["technical"] + score["societal"] + score["both"]
+    if evidence < scoring.min_evidence:
+        reason = "no-signal" if evidence == 0 else "weak"
+        # Sure it is unclear when nothing matched; less sure when something almost did.
+        return "unclear", round(1.0 - 0.5 * evidence / scoring.min_evidence, 3), reason
+    strength = 1.0 - math.exp(-evidence / 2.0)
+    low, high = min(tech, soc), max(tech, soc)
+    if low >= scoring.both_min and low / high >= scoring.both_ratio:
+        purity = low / high
+        return "both", round(strength * (0.5 + 0.5 * purity), 3), ""
+    category = "technical" if tech > soc else "societal"
+    purity = 1.0 - low / high
+    return category, round(strength * (0.5 + 0.5 * purity), 3), ""
+
+
+def _negated(tokens: Tokens, matches: Matches, hit: Hit) -> bool:
+    clause = tokens.clauses[hit.start]
+    for cue in matches.negations:
+        if cue.end <= hit.start and hit.start - cue.end <= NEGATION_WINDOW and tokens.clauses[cue.start] == clause:
+            return True
+        if cue.start >= hit.start and cue.end <= hit.end:  # "can't override": cue inside the phrase
+            return True
+    return False
+
+
+def _hedged(tokens: Tokens, matches: Matches, hit: Hit) -> bool:
+    clause = tokens.clauses[hit.start]
+    return any(cue.end <= hit.start and tokens.clauses[cue.start] == clause for cue in matches.hedges)
+
+
+def _pitfalls(knowledge: Knowledge, matches: Matches) -> tuple[str, ...]:
+    found: list[str] = []
+    for p, prule in enumerate(knowledge.pitfall_rules):
+        if prule.pitfall not in found and all((p, g) in matches.pitfall_groups for g in range(len(prule.groups))):
+            found.append(prule.pitfall)
+    return tuple(found)
+
+
+def _readings(knowledge: Knowledge, category: str, topics, pitfalls) -> tuple[str, ...]:
+    """Most specific first: pitfall readings, then topic readings, then the category's."""
+    ordered: list[str] = []
+    sources = [knowledge.pitfalls[p].readings for p in pitfalls if p in knowledge.pitfalls]
+    sources += [knowledge.topics[t].readings for t in topics if t in knowledge.topics]
+    if category in knowledge.categories:
+        sources.append(knowledge.categories[category].readings)
+    elif category == "unclear":
+        sources.append(_founding(knowledge))
+    # Interleave, so two pitfalls or topics each get their best reading in before seconds.
+    depth = max((len(s) for s in sources), default=0)
+    for level in range(depth):
+        for source in sources:
+            if level < len(source) and source[level] not in ordered:
+                ordered.append(source[level])
+    return tuple(r for r in ordered if r in knowledge.readings)
+
+
+def _founding(knowledge: Knowledge) -> tuple[str, ...]:
+    """The readings every category shares, i.e. the essay that explains the distinction."""
+    shared = None
+    for cat in knowledge.categories.values():
+        shared = set(cat.readings) if shared is None else shared & set(cat.readings)
+    first = next(iter(knowledge.categories.values()), None)
+    return tuple(r for r in (first.readings if first else ()) if shared and r in shared)

@@ -1,0 +1,178 @@
+"""`triage-bot`: the command line, i.e. the composition root.
+
+Core commands live here; chat front ends (`slack`, `discord`) are imported only when asked
+for, so the core and its tests never load a chat SDK.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from .check import check, format_report
+from .classify import triage
+from .compose import compose
+from .reload import KnowledgeError, KnowledgeHolder
+from .render import plain
+
+
+def default_knowledge_dir() -> Path:
+    """The project's own knowledge/, wherever the command runs from (repo or site-packages)."""
+    env = os.environ.get("TRIAGE_KNOWLEDGE_DIR")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "knowledge"
+
+
+def _holder(args) -> KnowledgeHolder:
+    try:
+        return KnowledgeHolder(args.knowledge)
+    except KnowledgeError as exc:
+        print(f"error: cannot load knowledge from {args.knowledge}:", file=sys.stderr)
+        for p in exc.problems:
+            if p.level == "error":
+                print(f"  {p}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def cmd_check(args) -> int:
+    directory = Path(args.dir) if args.dir else args.knowledge
+    started = time.perf_counter()
+    report = check(directory)
+    print(format_report(report, directory))
+    print(f"checked in {time.perf_counter() - started:.2f}s")
+    return 0 if report.ok else 1
+
+
+def cmd_ask(args) -> int:
+    knowledge = _holder(args).current
+    text = " ".join(args.text) if args.text else sys.stdin.read()
+    print(plain(compose(knowledge, triage(knowledge, text))))
+    return 0
+
+
+def cmd_classify(args) -> int:
+    holder = _holder(args)
+    out = sys.stdout
+    if not args.jsonl:
+        text = " ".join(args.text) if args.text else sys.stdin.read()
+        out.write(json.dumps(_classified(holder.current, None, text), ensure_ascii=False) + "\n")
+        return 0
+    for n, raw in enumerate(sys.stdin.buffer, 1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+                raise ValueError('each line must be a JSON object with a "text" string')
+            row = _classified(holder.current, obj.get("id"), obj["text"])
+        except ValueError as exc:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
+            row = {"id": None, "line": n, "error": str(exc)}
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return 0
+
+
+def _classified(knowledge, ident, text: str) -> dict:
+    verdict = triage(knowledge, text)
+    return {"id": ident, **verdict.to_dict(), "knowledge_version": knowledge.version}
+
+
+def cmd_eval(args) -> int:
+    from .evaluate import evaluate, format_result, progress_bar, read_labeled
+
+    knowledge = _holder(args).current
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"error: no such file: {path}", file=sys.stderr)
+        return 2
+    items, bad = read_labeled(path)
+    show = None if args.no_progress or len(items) < 200 else progress_bar()
+    result = evaluate(knowledge, items, show)
+    result.bad_lines.extend(bad)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(format_result(result))
+    return 0
+
+
+def cmd_console(args) -> int:
+    from adapters.console import run
+
+    return run(args)
+
+
+def cmd_adapter(args) -> int:
+    module = importlib.import_module(f"adapters.{args.command}.cli")
+    return module.run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--knowledge",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="knowledge directory (default: $TRIAGE_KNOWLEDGE_DIR or the project's knowledge/)",
+    )
+    parser = argparse.ArgumentParser(prog="triage-bot", description=__doc__.splitlines()[0], parents=[common])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("console", parents=[common], help="chat with the bot in the terminal (no tokens needed)")
+    p.add_argument("--as-moderator", action="store_true", help="run with the moderator role")
+    p.set_defaults(func=cmd_console)
+
+    p = sub.add_parser("ask", parents=[common], help="print one reply, as a person sees it")
+    p.add_argument("text", nargs="*")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("classify", parents=[common], help="machine-readable verdicts (JSON)")
+    p.add_argument("--jsonl", action="store_true", help='read {"id":..,"text":..} JSON Lines on stdin')
+    p.add_argument("text", nargs="*")
+    p.set_defaults(func=cmd_classify)
+
+    p = sub.add_parser("eval", parents=[common], help="score the rule base on labeled messages")
+    p.add_argument("file", help="JSON Lines with text and label (or a knowledge examples .yaml)")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("knowledge", parents=[common], help="knowledge files: check")
+    ksub = p.add_subparsers(dest="knowledge_command", required=True)
+    c = ksub.add_parser("check", parents=[common], help="validate a knowledge directory and run its examples")
+    c.add_argument("dir", nargs="?", help="directory to check (default: --knowledge)")
+    c.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("bench", parents=[common], help="measure speed and memory")
+    p.add_argument("--quick", action="store_true", help="fewer iterations (for smoke runs)")
+    p.set_defaults(func=lambda a: importlib.import_module("bot.bench").run(a))
+
+    for name in _ADAPTER_COMMANDS:
+        p = sub.add_parser(name, parents=[common], help=f"run the {name} front end", add_help=False)
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+        p.set_defaults(func=cmd_adapter)
+    return parser
+
+
+_ADAPTER_COMMANDS: tuple[str, ...] = ()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "knowledge", None) is None:
+        args.knowledge = default_knowledge_dir()
+    try:
+        return args.func(args) or 0
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

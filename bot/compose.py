@@ -1,0 +1,102 @@
+"""Verdict -> Reply: put the evidence and the essays' framing into words.
+
+Everything a reply says comes from the knowledge files; this module only chooses and
+orders it, so a moderator edit changes what users read without a code change.
+"""
+from __future__ import annotations
+
+from .knowledge import Knowledge
+from .reply import Link, Note, Reply
+from .verdict import Signal, Verdict
+
+MAX_WHY = 5
+MAX_READINGS = 3
+
+_REJECTED = {
+    "empty": "There's no text here for me to triage.",
+    "binary": "This looks like binary data rather than text, so I can't triage it.",
+}
+PLACING_QUESTION = (
+    "To place it: is the worry that the AI system doesn't behave as intended (wrong, harmful or "
+    "unreliable outputs, or hard to oversee), or about who decides, who benefits and who bears "
+    "the costs (rights, power, institutions)? Or both?"
+)
+
+
+def compose(knowledge: Knowledge, verdict: Verdict) -> Reply:
+    if verdict.category == "unclear":
+        return _unclear(knowledge, verdict)
+    cat = knowledge.categories[verdict.category]
+    questions = list(cat.questions[:3])
+    intersection: tuple[Note, ...] = ()
+    if verdict.category == "both":
+        topics = [knowledge.topics[t] for t in verdict.topics if t in knowledge.topics][:2]
+        intersection = tuple(
+            Note(t.id, t.title, f"{t.summary} Technical side: {t.technical} Societal side: {t.societal}") for t in topics
+        )
+        topic_questions = [t.questions[0] for t in topics if t.questions]
+        questions = (topic_questions + questions)[:4]
+    pitfalls = tuple(
+        Note(p.id, p.title, f"{p.explanation} {p.advice}")
+        for p in (knowledge.pitfalls[i] for i in verdict.pitfalls if i in knowledge.pitfalls)
+    )
+    return Reply(
+        category=verdict.category,
+        headline=f"{cat.headline} ({_confidence_words(verdict.confidence)})",
+        why=_why(verdict.signals),
+        framing=cat.framing,
+        questions=tuple(questions),
+        involve=cat.expertise,
+        oversight=cat.oversight,
+        interventions=tuple(f"{i.name} ({i.when}): {i.what}" for i in cat.interventions),
+        pitfalls=pitfalls,
+        intersection=intersection,
+        readings=_links(knowledge, verdict.readings),
+        notices=verdict.notices,
+        confidence=verdict.confidence,
+    )
+
+
+def _unclear(knowledge: Knowledge, verdict: Verdict) -> Reply:
+    if verdict.reason in _REJECTED:
+        return Reply("unclear", _REJECTED[verdict.reason], notices=verdict.notices)
+    tech = knowledge.categories.get("technical")
+    soc = knowledge.categories.get("societal")
+    framing = ""
+    if tech and soc:
+        framing = (
+            f'"AI safety" can mean two different things. {tech.title}: {tech.framing} '
+            f"{soc.title}: {soc.framing}"
+        )
+    why = _why(verdict.signals) or ("I didn't find anything in it that points to either kind of AI-safety concern.",)
+    return Reply(
+        category="unclear",
+        headline="I can't place this as a technical or a societal AI-safety concern yet",
+        why=why,
+        framing=framing,
+        questions=(PLACING_QUESTION,),
+        readings=_links(knowledge, verdict.readings)[:1],
+        notices=verdict.notices,
+        confidence=verdict.confidence,
+    )
+
+
+def _why(signals: tuple[Signal, ...]) -> tuple[str, ...]:
+    lines = []
+    for s in signals[:MAX_WHY]:
+        marks = [m for m, on in (("negated", s.negated), ("hedged", s.hedged), ("read past a typo", s.fuzzy)) if on]
+        mark = f" [{', '.join(marks)}]" if marks else ""
+        lines.append(f'"{s.span}": {s.concept} ({s.category}){mark}')
+    return tuple(lines)
+
+
+def _links(knowledge: Knowledge, reading_ids) -> tuple[Link, ...]:
+    return tuple(Link(knowledge.readings[r].title, knowledge.readings[r].url) for r in reading_ids[:MAX_READINGS])
+
+
+def _confidence_words(confidence: float) -> str:
+    if confidence >= 0.75:
+        return "high confidence"
+    if confidence >= 0.5:
+        return "medium confidence"
+    return "low confidence"

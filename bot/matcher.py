@@ -1,0 +1,179 @@
+"""Find rule phrases in a message: the "match" step of the flow.
+
+All phrases (rules, pitfall groups, AI-context words, exclusions, negation and hedge cues)
+go into one index keyed by their first stem, so a message costs one dict lookup per word
+plus a short walk for the few phrases that start there. Typo tolerance is per word and
+only for words the rule vocabulary does not know, never a fuzzy scan of the whole message
+(which would find "ai" inside "said").
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from .knowledge import Knowledge, Phrase
+from .normalise import GAP, MAX_GAP, Tokens
+
+RULE, PITFALL, CONTEXT, EXCLUSION, NEGATION, HEDGE = range(6)
+
+FUZZY_MIN_LEN = 6  # shorter words have too many real-word neighbours ("police" ~ "polici")
+_FUZZY_CACHE_CAP = 50_000
+
+
+@dataclass(frozen=True)
+class Hit:
+    kind: int
+    owner: int  # rule index, or pitfall-rule index
+    group: int  # pitfall group index (0 otherwise)
+    start: int  # token span [start, end)
+    end: int
+    phrase: Phrase
+    fuzzy: bool
+
+
+@dataclass(frozen=True)
+class Matches:
+    rules: tuple[Hit, ...]
+    pitfall_groups: frozenset[tuple[int, int]]
+    ai_context: bool  # an AI-context phrase is present
+    negations: tuple[Hit, ...]
+    hedges: tuple[Hit, ...]
+    corrected: dict  # token index -> vocabulary stem it was read as
+
+
+class Matcher:
+    def __init__(self, knowledge: Knowledge) -> None:
+        self.index: dict[str, list[tuple[tuple[str, ...], int, int, int, Phrase]]] = {}
+        for r, rule in enumerate(knowledge.rules):
+            for phrase in rule.phrases:
+                self._add(phrase, RULE, r)
+        for p, prule in enumerate(knowledge.pitfall_rules):
+            for g, group in enumerate(prule.groups):
+                for phrase in group:
+                    self._add(phrase, PITFALL, p, g)
+        lang = knowledge.language
+        for kind, phrases in ((CONTEXT, lang.ai_context), (EXCLUSION, lang.exclusions),
+                              (NEGATION, lang.negations), (HEDGE, lang.hedges)):  # fmt: skip
+            for phrase in phrases:
+                self._add(phrase, kind, -1)
+        # Longest phrases first, so a walk can stop at the first exclusion that covers a word.
+        for entries in self.index.values():
+            entries.sort(key=lambda e: -len(e[0]))
+        vocab = {stem for entries in self.index.values() for e in entries for stem in e[0] if stem != GAP}
+        self.vocab = frozenset(vocab)
+        self._buckets: dict[str, list[str]] = {}
+        for stem in sorted(vocab):
+            if len(stem) >= FUZZY_MIN_LEN - 1 and stem.isalpha():
+                self._buckets.setdefault(stem[0], []).append(stem)
+        self._fuzzy_cache: dict[str, str | None] = {}
+
+    def _add(self, phrase: Phrase, kind: int, owner: int, group: int = 0) -> None:
+        self.index.setdefault(phrase.key[0], []).append((phrase.key, kind, owner, group, phrase))
+
+    def correct(self, stem: str) -> str | None:
+        """The vocabulary stem a misspelt word most likely meant, or None.
+
+        Only long alphabetic words, same first letter, one edit (two for long words);
+        results are cached because chat vocabulary repeats.
+        """
+        if stem in self._fuzzy_cache:
+            return self._fuzzy_cache[stem]
+        found = None
+        if len(stem) >= FUZZY_MIN_LEN and stem.isalpha():
+            limit = 1 if len(stem) < 9 else 2
+            bucket = self._buckets.get(stem[0])
+            if bucket:
+                best = process.extractOne(stem, bucket, scorer=OSA.distance, score_cutoff=limit)
+                if best is not None:
+                    found = best[0]
+        if len(self._fuzzy_cache) >= _FUZZY_CACHE_CAP:
+            self._fuzzy_cache.clear()
+        self._fuzzy_cache[stem] = found
+        return found
+
+    def match(self, tokens: Tokens) -> Matches:
+        stems = list(tokens.stems)
+        corrected: dict[int, str] = {}
+        vocab = self.vocab
+        for i, stem in enumerate(stems):
+            if stem not in vocab and len(stem) >= FUZZY_MIN_LEN:
+                fixed = self.correct(stem)
+                if fixed is not None:
+                    stems[i] = fixed
+                    corrected[i] = fixed
+        hits: list[Hit] = []
+        index = self.index
+        n = len(stems)
+        for i in range(n):
+            entries = index.get(stems[i])
+            if not entries:
+                continue
+            for key, kind, owner, group, phrase in entries:
+                end = _walk(stems, i, key)
+                if end:
+                    fuzzy = any(k in corrected for k in range(i, end))
+                    hits.append(Hit(kind, owner, group, i, end, phrase, fuzzy))
+        blocked = set()
+        for h in hits:
+            if h.kind == EXCLUSION:
+                blocked.update(range(h.start, h.end))
+        rules, groups, negations, hedges = [], set(), [], []
+        context = False
+        for h in hits:
+            if h.kind in (RULE, PITFALL, CONTEXT) and blocked and any(k in blocked for k in range(h.start, h.end)):
+                continue
+            if h.kind == RULE:
+                rules.append(h)
+            elif h.kind == PITFALL:
+                groups.add((h.owner, h.group))
+            elif h.kind == CONTEXT:
+                context = True
+            elif h.kind == NEGATION:
+                negations.append(h)
+            elif h.kind == HEDGE:
+                hedges.append(h)
+        return Matches(tuple(_most_specific(rules)), frozenset(groups), context, tuple(negations), tuple(hedges), corrected)
+
+
+def _walk(stems: list[str], i: int, key: tuple[str, ...]) -> int:
+    """End index (exclusive) if `key` matches at position i, else 0. GAP skips up to MAX_GAP words."""
+    pos = i + 1
+    n = len(stems)
+    k = 1
+    while k < len(key):
+        want = key[k]
+        if want == GAP:
+            want = key[k + 1]
+            limit = min(n, pos + MAX_GAP + 1)
+            while pos < limit and stems[pos] != want:
+                pos += 1
+            if pos >= limit:
+                return 0
+            k += 2
+            pos += 1
+            continue
+        if pos >= n or stems[pos] != want:
+            return 0
+        pos += 1
+        k += 1
+    return pos
+
+
+def _most_specific(hits: list[Hit]) -> list[Hit]:
+    """Drop a rule hit whose span lies strictly inside another rule's longer hit.
+
+    "kill switch" should explain a message, not "kill" as well.
+    """
+    if len(hits) < 2:
+        return hits
+    keep = []
+    for h in hits:
+        inside = any(
+            o is not h and o.owner != h.owner and o.start <= h.start and h.end <= o.end and (o.end - o.start) > (h.end - h.start)
+            for o in hits
+        )
+        if not inside:
+            keep.append(h)
+    return keep

@@ -1,0 +1,184 @@
+"""Text -> tokens: the first step of the flow.
+
+Chat platforms wrap plain words in markup (`<@U123>`, `<http://x|label>`, `:emoji:`), users
+paste code and invisible characters, and people type "hallucinated" where a rule says
+"hallucinate". Everything here exists so that rule phrases and messages meet in one form:
+case-folded, NFKC-normalised, stemmed word tokens.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import snowballstemmer
+
+MAX_CHARS = 8000  # longer messages are cut here, and the reply says so
+GAP = "\x00gap"  # stands for "..." inside a rule phrase: up to MAX_GAP other words
+
+MAX_GAP = 3
+
+_ZERO_WIDTH = dict.fromkeys(
+    map(ord, "\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff"), None
+)
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'", "\uff07": "'", "`": " "})
+
+_CODE_BLOCK = re.compile(r"```.*?(?:```|$)", re.S)
+_SLACK_LINK_LABEL = re.compile(r"<(?:https?|mailto):[^|>\s]*\|([^>]*)>")
+_SLACK_CHANNEL = re.compile(r"<#[A-Z0-9]+\|([^>]*)>")
+_ANGLE_MARKUP = re.compile(r"<[@#!:a][^<>\s]{0,120}>|<https?://[^>\s]*>|<t:\d+(?::[a-zA-Z])?>")
+_MASS_MENTION = re.compile(r"@(?:everyone|here|channel)\b", re.I)
+_URL = re.compile(r"https?://\S+")
+_EMOJI = re.compile(r":[a-z0-9_+\-]*[a-z][a-z0-9_+\-]*:", re.I)
+_HTML_ESCAPES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
+_CLAUSE_BREAK = re.compile(r"[.;:!?\n]+|,\s*(?:but|however|although|though|yet)\b|\s+but\s+")
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """A message as the matcher sees it.
+
+    `words` are the case-folded surface words (for showing spans), `stems` the matching keys,
+    `clauses` a clause number per word so that "not" in one clause never negates the next.
+    """
+
+    text: str  # the cleaned, case-folded text the offsets refer to
+    words: tuple[str, ...]
+    stems: tuple[str, ...]
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    clauses: tuple[int, ...]
+
+    def span(self, i: int, j: int) -> str:
+        """The message text covering words i..j-1, as written (after cleaning)."""
+        return self.text[self.starts[i] : self.ends[j - 1]]
+
+
+class Stemmer:
+    """Snowball English with a memo: the same few thousand words recur in every message."""
+
+    def __init__(self, cap: int = 200_000) -> None:
+        self._stem = snowballstemmer.stemmer("english").stemWord
+        self._memo: dict[str, str] = {}
+        self._cap = cap
+
+    def __call__(self, word: str) -> str:
+        stem = self._memo.get(word)
+        if stem is None:
+            # Snowball drops a possessive "'s"; other apostrophes (can't, don't) stay whole.
+            stem = self._stem(word) if word.isascii() else word
+            if len(self._memo) >= self._cap:
+                self._memo.clear()
+            self._memo[word] = stem
+        return stem
+
+
+_stemmer = Stemmer()
+
+
+def strip_markup(text: str) -> str:
+    """Reduce Slack/Discord markup to the words a person would read aloud.
+
+    Mentions, channel ids, mass mentions, URLs, emoji codes and fenced code are dropped;
+    link and channel labels are kept because they are the user's words.
+    """
+    text = _CODE_BLOCK.sub(" ", text)
+    text = _SLACK_LINK_LABEL.sub(r" \1 ", text)
+    text = _SLACK_CHANNEL.sub(r" \1 ", text)
+    text = _ANGLE_MARKUP.sub(" ", text)
+    text = _URL.sub(" ", text)
+    text = _MASS_MENTION.sub(" ", text)
+    text = _EMOJI.sub(" ", text)
+    for escaped, plain in _HTML_ESCAPES:
+        text = text.replace(escaped, plain)
+    return text
+
+
+def fold(text: str) -> str:
+    """Unicode normalisation: zero-width removal, NFKC, case folding, one apostrophe."""
+    text = text.translate(_ZERO_WIDTH)
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return text.translate(_QUOTES)
+
+
+def clean(text: str) -> str:
+    return fold(strip_markup(text))
+
+
+def tokenize(text: str, *, markup: bool = True) -> Tokens:
+    """Clean and split a message. `markup=False` is for rule phrases, which hold no chat markup."""
+    cleaned = clean(text) if markup else fold(text)
+    words: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    clauses: list[int] = []
+    clause = 0
+    pos = 0
+    for brk in _CLAUSE_BREAK.finditer(cleaned):
+        _scan(cleaned, pos, brk.start(), clause, words, starts, ends, clauses)
+        pos = brk.end()
+        clause += 1
+    _scan(cleaned, pos, len(cleaned), clause, words, starts, ends, clauses)
+    stems = tuple(_stemmer(w) for w in words)
+    return Tokens(cleaned, tuple(words), stems, tuple(starts), tuple(ends), tuple(clauses))
+
+
+def _scan(text, lo, hi, clause, words, starts, ends, clauses) -> None:
+    for m in _WORD.finditer(text, lo, hi):
+        words.append(m.group())
+        starts.append(m.start())
+        ends.append(m.end())
+        clauses.append(clause)
+
+
+def phrase_key(phrase: str) -> tuple[str, ...]:
+    """A rule phrase as a tuple of stems; "..." becomes a GAP marker.
+
+    Returns an empty tuple for a phrase that normalises to nothing (the checker reports it).
+    """
+    parts = re.split(r"\s*(?:\.\.\.|\u2026)\s*", phrase.strip())
+    key: list[str] = []
+    for n, part in enumerate(parts):
+        if n and key and key[-1] != GAP:
+            key.append(GAP)
+        key.extend(tokenize(part, markup=False).stems)
+    while key and key[-1] == GAP:
+        key.pop()
+    while key and key[0] == GAP:
+        key.pop(0)
+    return tuple(key)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A message after the input guards: the text to classify and what the user must be told."""
+
+    text: str
+    notices: tuple[str, ...] = ()
+    rejected: str = ""  # "empty" | "binary" when there is nothing to classify
+
+
+def prepare(raw: str | bytes) -> Prepared:
+    """Guard the engine against what chat users really send: nothing, junk, or a novel.
+
+    Invalid UTF-8 is decoded with replacement characters; text that is mostly control or
+    replacement characters is refused as binary; long text is cut at MAX_CHARS with a notice.
+    """
+    notices: list[str] = []
+    if isinstance(raw, bytes):
+        text = raw.decode("utf-8", errors="replace")
+    else:
+        text = raw
+    if not text or not text.strip():
+        return Prepared("", (), "empty")
+    if len(text) > MAX_CHARS:
+        notices.append(
+            f"Your message is {len(text):,} characters long; I read only the first {MAX_CHARS:,}."
+        )
+        text = text[:MAX_CHARS]
+    sample = text[:4096]
+    junk = sum(1 for ch in sample if ch == "\ufffd" or (unicodedata.category(ch) == "Cc" and ch not in "\n\r\t"))
+    if junk > max(3, len(sample) // 10):
+        return Prepared("", tuple(notices), "binary")
+    return Prepared(text, tuple(notices))

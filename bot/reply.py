@@ -1,0 +1,40 @@
+"""The platform-neutral reply: what the bot says, before any platform renders it.
+
+Adapters render this one structure as Block Kit, embeds or plain text; keeping the
+content here means every front end says the same thing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Link:
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Note:
+    """A titled explanation: a pitfall warning or an intersection topic."""
+
+    id: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    category: str  # technical | societal | both | unclear
+    headline: str
+    why: tuple[str, ...] = ()
+    framing: str = ""
+    questions: tuple[str, ...] = ()
+    involve: tuple[str, ...] = ()
+    oversight: str = ""
+    interventions: tuple[str, ...] = ()
+    pitfalls: tuple[Note, ...] = ()
+    intersection: tuple[Note, ...] = ()
+    readings: tuple[Link, ...] = ()
+    notices: tuple[str, ...] = ()
+    confidence: float = 0.0

@@ -1,0 +1,130 @@
+"""The engine's decisions on the hand-made mini knowledge base (see conftest.py)."""
+from bot.classify import triage
+from bot.compose import compose
+from bot.render import markdown, plain
+
+
+def rule_ids(verdict):
+    return [s.rule_id for s in verdict.signals]
+
+
+def test_technical_with_explained_signal(mini):
+    v = triage(mini, "the chatbot made up a citation")
+    assert v.category == "technical"
+    (s,) = v.signals
+    assert (s.rule_id, s.span, s.weight) == ("hallucination", "made up", 2.0)
+    file, line = s.source.rsplit(":", 1)
+    assert file == "rules/rules.yaml" and int(line) > 1
+
+
+def test_stemming_and_typo_tolerance(mini):
+    assert rule_ids(triage(mini, "it hallucinated twice")) == ["hallucination"]
+    v = triage(mini, "it keeps halucinating")
+    assert rule_ids(v) == ["hallucination"] and v.signals[0].fuzzy
+    assert v.signals[0].weight < 2.0
+
+
+def test_no_substring_matching(mini):
+    # "ai" inside "said", "kill" inside "skills": whole-word matching only.
+    v = triage(mini, "she said her skills were fine")
+    assert v.category == "unclear" and v.signals == ()
+
+
+def test_ambiguous_word_needs_ai_context(mini):
+    assert triage(mini, "there is bias in our hiring panel").signals == ()
+    v = triage(mini, "the model is biased against some users")
+    assert rule_ids(v) == ["bias"] and v.topics == ("algorithmic-bias",)
+
+
+def test_exclusions_block_non_ai_senses(mini):
+    v = triage(mini, "the AI workshop needs bias tape for the banners")
+    assert v.signals == () and v.category == "unclear"
+
+
+def test_negation_and_hedging_are_marked_not_dropped(mini):
+    v = triage(mini, "the model does not hallucinate")
+    (s,) = v.signals
+    assert s.negated and not s.hedged and s.weight == 2.0 * mini.scoring.negated_factor
+    h = triage(mini, "I think it might hallucinate").signals[0]
+    assert h.hedged and not h.negated
+
+
+def test_negation_stops_at_clause_boundary(mini):
+    s = triage(mini, "not my area. the model hallucinates").signals[0]
+    assert not s.negated
+
+
+def test_gap_phrase(mini):
+    assert rule_ids(triage(mini, "users bypass all the safety guardrails")) == ["jailbreak"]
+    assert triage(mini, "users bypass one two three four five guardrails").signals == ()
+
+
+def test_longer_phrase_wins(mini):
+    assert rule_ids(triage(mini, "who holds the kill switch")) == ["kill-switch"]
+
+
+def test_both_and_intersection_topic(mini):
+    v = triage(mini, "the kill switch sits with one person")
+    assert v.category == "both" and v.topics == ("power-and-control",)
+    reply = compose(mini, v)
+    assert reply.intersection[0].id == "power-and-control"
+    assert reply.questions[0] == "power-and-control question"
+
+
+def test_both_needs_balance_and_thresholds_are_data(mini_dir):
+    from bot.knowledge import load_knowledge
+
+    text = "a jailbreak that lets you hallucinate, and surveillance"  # technical 4.0, societal 2.0
+    knowledge, _ = load_knowledge(mini_dir)
+    assert triage(knowledge, text).category == "both"
+    (mini_dir / "scoring.yaml").write_text("scoring:\n  both_ratio: 0.6\n")
+    knowledge, _ = load_knowledge(mini_dir)
+    v = triage(knowledge, text)
+    assert v.category == "technical" and v.scores == {"technical": 4.0, "societal": 2.0, "both": 0.0}
+
+
+def test_pitfall_detection(mini):
+    v = triage(mini, "the new law will make the system reliable")
+    assert v.pitfalls == ("governance-substitution",)
+    assert v.category == "both"
+    assert any(n.id == "governance-substitution" for n in compose(mini, v).pitfalls)
+
+
+def test_weak_evidence_is_unclear(mini):
+    v = triage(mini, "robustness")
+    assert v.category == "unclear" and v.reason == "weak" and rule_ids(v) == ["weak"]
+
+
+def test_ops_chatter_is_unclear(mini):
+    v = triage(mini, "the CI pipeline is failing again")
+    assert v.category == "unclear" and v.reason == "no-signal"
+
+
+def test_deterministic(mini):
+    text = "the model is biased, who decides? maybe a jailbreak"
+    assert triage(mini, text) == triage(mini, text)
+
+
+def test_readings_and_reply_shape(mini):
+    v = triage(mini, "who decided on the surveillance?")
+    assert v.readings[0] in mini.categories["societal"].readings
+    r = compose(mini, v)
+    assert 1 <= len(r.readings) <= 3 and 2 <= len(r.questions) <= 4
+    assert r.readings[0].url.startswith("https://reflexive-ai.github.io/research/")
+    text = plain(r)
+    assert "who decided" in text and r.headline in text
+    assert f"[{r.readings[0].title}]({r.readings[0].url})" in markdown(r)
+
+
+def test_unclear_reply_explains_both_meanings(mini):
+    r = compose(mini, triage(mini, "good morning all"))
+    assert r.category == "unclear"
+    assert "technical framing" in r.framing and "societal framing" in r.framing
+    assert r.questions and "who decides" in r.questions[0]
+
+
+def test_huge_and_binary_messages(mini):
+    v = triage(mini, "the chatbot made up a citation " + "x" * 1_000_000)
+    assert v.category == "technical" and v.notices
+    b = triage(mini, bytes(range(0, 32)) * 10)
+    assert b.reason == "binary" and "binary" in compose(mini, b).headline

@@ -1,0 +1,105 @@
+"""The `triage-bot` command line, run as users and scripts run it."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bot.cli import main
+from tests.conftest import REPO
+
+
+def run_cli(args, stdin: bytes = b"", env_extra=None):
+    env = dict(os.environ, **(env_extra or {}))
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], input=stdin, capture_output=True, cwd=REPO, env=env, timeout=60
+    )
+
+
+def test_classify_jsonl_contract(mini_dir):
+    lines = b"\n".join([
+        json.dumps({"id": "a", "text": "the chatbot made up a citation"}).encode(),
+        b"{not json",
+        json.dumps({"id": 7, "text": "who decides?"}).encode(),
+        json.dumps({"id": "x", "txt": "missing"}).encode(),
+        b"\xff\xfe",
+        json.dumps({"id": "last", "text": "ok"}).encode(),
+    ])
+    out = run_cli(["classify", "--jsonl", "--knowledge", str(mini_dir)], lines)
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(x) for x in out.stdout.decode().splitlines()]
+    assert [r.get("id") for r in rows] == ["a", None, 7, None, None, "last"]
+    assert rows[0]["category"] == "technical" and rows[0]["signals"][0]["rule"] == "hallucination"
+    for key in ("id", "category", "confidence", "signals", "topics", "pitfalls"):
+        assert key in rows[0]
+    assert rows[1]["line"] == 2 and rows[1]["error"]
+    assert rows[3]["line"] == 4 and "text" in rows[3]["error"]
+    assert rows[4]["line"] == 5
+    assert rows[5]["category"] == "unclear"
+
+
+def test_knowledge_env_var_and_ask(mini_dir):
+    out = run_cli(["ask", "the", "chatbot", "made", "up", "a", "citation"], env_extra={"TRIAGE_KNOWLEDGE_DIR": str(mini_dir)})
+    text = out.stdout.decode()
+    assert out.returncode == 0 and text.startswith("This looks like a technical concern")
+    assert '"made up": made-up facts (technical)' in text
+
+
+def test_console_reads_one_message_per_line_and_reloads(mini_dir, tmp_path):
+    script = b"who decides about surveillance?\n\nthe chatbot made up a citation\n"
+    out = run_cli(["console", "--knowledge", str(mini_dir)], script)
+    text = out.stdout.decode()
+    assert out.returncode == 0
+    replies = text.split("---\n")
+    assert "societal concern" in replies[0]
+    assert "no text here" in replies[1]
+    assert "technical concern" in replies[2]
+
+
+def test_eval_prints_metrics_and_errors(mini_dir, tmp_path, capsys):
+    data = tmp_path / "labeled.jsonl"
+    data.write_text("\n".join([
+        json.dumps({"id": "t1", "text": "the chatbot made up a citation", "label": "technical"}),
+        json.dumps({"id": "s1", "text": "who decides about surveillance?", "label": "societal"}),
+        json.dumps({"id": "u1", "text": "good morning", "label": "unclear"}),
+        json.dumps({"id": "w1", "text": "the model hallucinates", "label": "societal"}),
+        json.dumps({"id": "p1", "text": "the law makes it robust", "label": "both", "pitfall": "governance-substitution"}),
+        "garbage",
+    ]))
+    assert main(["eval", str(data), "--knowledge", str(mini_dir), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["count"] == 5 and result["accuracy"] == 0.8
+    assert result["per_class"]["technical"]["precision"] == 0.5
+    assert result["confusion"]["societal"]["technical"] == 1
+    assert result["pitfalls"] == {"detected": 1, "expected": 1, "spurious": 0}
+    assert result["misclassified"][0]["id"] == "w1"
+    assert "labeled.jsonl:6: skipped" in result["bad_lines"][0]
+    assert main(["eval", str(data), "--knowledge", str(mini_dir)]) == 0
+    text = capsys.readouterr().out
+    assert "macro-F1" in text and "confusion matrix" in text and "[w1] expected societal, got technical" in text
+
+
+def test_eval_reads_examples_yaml(mini_dir, capsys):
+    assert main(["eval", str(mini_dir / "examples.yaml"), "--knowledge", str(mini_dir), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["accuracy"] == 1.0
+
+
+def test_knowledge_check_exit_codes(mini_dir, capsys):
+    assert main(["knowledge", "check", str(mini_dir)]) == 0
+    (mini_dir / "rules" / "bad.yaml").write_text("rules:\n  - id: Bad Id\n")
+    assert main(["knowledge", "check", str(mini_dir)]) == 1
+    out = capsys.readouterr().out
+    assert "rules/bad.yaml:2: error:" in out and "the knowledge was not loaded" in out
+
+
+def test_bad_knowledge_dir_is_a_clear_error(tmp_path):
+    out = run_cli(["ask", "hello", "--knowledge", str(tmp_path / "missing")])
+    assert out.returncode == 2
+    assert b"knowledge directory not found" in out.stderr and b"Traceback" not in out.stderr
+
+
+def test_core_imports_no_chat_sdk():
+    code = "import bot.cli, bot.classify, bot.compose, sys; print([m for m in sys.modules if m.split('.')[0] in ('slack_bolt','slack_sdk','discord')])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=REPO, timeout=60)
+    assert out.stdout.strip() == b"[]", out.stderr

@@ -1,0 +1,149 @@
+"""`knowledge check`: every problem a moderator can make gets a file:line message."""
+import pytest
+
+from bot.check import check, format_report
+from bot.knowledge import load_knowledge
+from tests.conftest import SHIPPED_KNOWLEDGE
+
+
+def problems_for(directory):
+    knowledge, problems = load_knowledge(directory)
+    return knowledge, [str(p) for p in problems]
+
+
+def errors_of(directory):
+    knowledge, problems = load_knowledge(directory)
+    return knowledge, [str(p) for p in problems if p.level == "error"]
+
+
+def test_shipped_knowledge_is_valid_and_passes_its_examples():
+    report = check(SHIPPED_KNOWLEDGE)
+    assert report.ok, format_report(report, SHIPPED_KNOWLEDGE)
+    assert report.examples_run >= 60 and report.examples_failed == 0
+    k = report.knowledge
+    assert k.phrase_count >= 300
+    assert {"technical", "societal", "both"} <= set(k.categories)
+
+
+def test_mini_is_clean(mini_dir):
+    report = check(mini_dir)
+    assert report.ok and report.examples_run == 3, format_report(report, mini_dir)
+    # The one intended overlap: "kill" (technical) inside "kill switch" (both).
+    (warning,) = report.warnings
+    assert "technical phrase 'kill' (rule kill) is inside both phrase 'kill switch'" in warning.message
+
+
+def test_malformed_yaml_reports_line(mini_dir):
+    (mini_dir / "rules" / "broken.yaml").write_text("rules:\n  - id: x\n    phrases: [unclosed\n")
+    knowledge, errs = errors_of(mini_dir)
+    assert knowledge is None
+    assert any(e.startswith("rules/broken.yaml:") and "not valid YAML" in e for e in errs)
+
+
+def test_list_where_mapping_belongs(mini_dir):
+    (mini_dir / "extra.yaml").write_text("- just\n- a list\n")
+    (mini_dir / "extra2.yaml").write_text("topics:\n  - power-and-control\n")
+    _, errs = errors_of(mini_dir)
+    assert any(e.startswith("extra.yaml:1:") and "must be a mapping" in e for e in errs)
+    assert any(e.startswith("extra2.yaml:1:") and "'topics' must be a mapping" in e for e in errs)
+
+
+def test_python_tags_are_refused_not_executed(mini_dir, tmp_path):
+    marker = tmp_path / "pwned"
+    (mini_dir / "evil.yaml").write_text(
+        f"rules:\n  - !!python/object/apply:os.system ['touch {marker}']\n"
+    )
+    _, errs = errors_of(mini_dir)
+    assert any("evil.yaml:2:" in e and "tag" in e and "not allowed" in e for e in errs)
+    assert not marker.exists()
+
+
+def test_duplicate_keys_and_ids(mini_dir):
+    (mini_dir / "rules" / "zz-dup.yaml").write_text(
+        "rules:\n"
+        "  - id: dup-one\n    concept: c\n    category: technical\n    concept: again\n    phrases: [\"x y\"]\n"
+        "  - id: hallucination\n    concept: c\n    category: technical\n    phrases: [\"z\"]\n"
+    )
+    _, errs = errors_of(mini_dir)
+    assert any(e.startswith("rules/zz-dup.yaml:5:") and "duplicate key 'concept' (first at line 3)" in e for e in errs)
+    assert any(e.startswith("rules/zz-dup.yaml:7:") and "duplicate rule id 'hallucination'" in e and "rules/rules.yaml" in e for e in errs)
+
+
+def test_unknown_keys_and_references_suggest_the_right_name(mini_dir):
+    (mini_dir / "typo.yaml").write_text(
+        "rules:\n"
+        "  - id: typo-rule\n    concept: c\n    category: tecnical\n    topics: [algorithmic-bais]\n    phrses: [\"x\"]\n"
+        "readigns: {}\n"
+    )
+    _, errs = errors_of(mini_dir)
+    text = "\n".join(errs)
+    assert "typo.yaml:4: error: unknown category 'tecnical' in rule 'typo-rule' (did you mean 'technical'?)" in text
+    assert "typo.yaml:5: error: unknown topic 'algorithmic-bais' (did you mean 'algorithmic-bias'?)" in text
+    assert "typo.yaml:6: error: unknown key 'phrses' in rule 'typo-rule' (did you mean 'phrases'?)" in text
+    assert "typo.yaml:7: error: unknown section 'readigns' (did you mean 'readings'?)" in text
+    assert "typo.yaml:2: error: rule 'typo-rule' is missing 'phrases'" not in text  # reported as a list problem instead
+    assert any("typo.yaml:6" in e or "phrases must be a list" in e for e in errs)
+
+
+def test_bad_phrases_and_urls(mini_dir):
+    (mini_dir / "bad.yaml").write_text(
+        "rules:\n"
+        "  - id: bad-phrases\n    concept: c\n    category: technical\n    phrases:\n"
+        "      - yes\n      - ''\n      - '!!! ---'\n      - 42\n"
+        "readings:\n  bad-url:\n    title: t\n    url: 'http//not a url'\n"
+    )
+    _, errs = errors_of(mini_dir)
+    text = "\n".join(errs)
+    assert "bad.yaml:6:" in text and "a boolean (true)" in text and "quote it" in text
+    assert "bad.yaml:7:" in text and "is empty" in text
+    assert "bad.yaml:8:" in text and "normalises to nothing" in text
+    assert "bad.yaml:9:" in text and "a number (42)" in text
+    assert "bad.yaml:13:" in text and "bad URL" in text
+
+
+def test_required_ids_must_exist(mini_dir):
+    text = (mini_dir / "topics.yaml").read_text().replace("concentration:", "centralisation:")
+    (mini_dir / "topics.yaml").write_text(text)
+    _, errs = errors_of(mini_dir)
+    assert any("required topic 'concentration' is not defined" in e for e in errs)
+
+
+def test_warnings_for_conflicting_and_near_duplicate_phrases(mini_dir):
+    (mini_dir / "warn.yaml").write_text(
+        "rules:\n"
+        "  - id: w-soc\n    concept: c\n    category: societal\n    phrases: [\"jailbreak\", \"surveillance camera\", \"hallucination rate\"]\n"
+        "  - id: w-tech\n    concept: c\n    category: technical\n    phrases: [\"red-teaming\", \"redteaming\", \"guardrial\", \"guardrail\"]\n"
+    )
+    report = check(mini_dir)
+    assert report.ok  # warnings never block
+    warns = "\n".join(str(p) for p in report.warnings)
+    assert "phrase 'jailbreak' is in two categories: technical (rule jailbreak) and societal (rule w-soc" in warns
+    assert "technical phrase 'hallucinate' (rule hallucination) is inside societal phrase 'hallucination rate'" in warns
+    assert "phrase 'redteaming' is a near-duplicate of 'red-teaming'" in warns
+    assert "phrase 'guardrial' is a near-duplicate of 'guardrail'" in warns
+
+
+def test_failing_examples_fail_the_check(mini_dir):
+    with (mini_dir / "examples.yaml").open("a") as fh:
+        fh.write("- text: the chatbot made up a citation\n  label: societal\n")
+        fh.write("- text: who decides this\n  label: societal\n  pitfall: merged-mandates\n")
+        fh.write("- text: the model is biased\n  label: both\n  no_signals: true\n")
+    report = check(mini_dir)
+    assert not report.ok and report.examples_failed == 3
+    text = format_report(report, mini_dir)
+    assert "expected societal, got technical; signals: hallucination(made up)" in text
+    assert "should detect pitfall 'merged-mandates'" in text
+    assert "should fire no rule, but fired: bias(biased)" in text
+
+
+def test_unreadable_and_missing(tmp_path):
+    knowledge, errs = errors_of(tmp_path / "nope")
+    assert knowledge is None and "not found" in errs[0]
+    (tmp_path / "empty").mkdir()
+    assert "no .yaml files" in errors_of(tmp_path / "empty")[1][0]
+
+
+def test_invalid_utf8_file(mini_dir):
+    (mini_dir / "bin.yaml").write_bytes(b"rules:\n  - id: \xff\xfe\n")
+    _, errs = errors_of(mini_dir)
+    assert any(e.startswith("bin.yaml:2:") and "UTF-8" in e for e in errs)

@@ -10,8 +10,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
 from .classify import triage
-from .knowledge import Knowledge, Phrase, load_knowledge
+from .knowledge import Knowledge, Phrase, _gc_paused, load_knowledge
 from .normalise import GAP
 from .yamlfile import Problem
 
@@ -43,7 +46,8 @@ def check(directory: Path) -> CheckReport:
     report = CheckReport(knowledge, list(problems))
     if knowledge is None:
         return report
-    report.problems.extend(phrase_warnings(knowledge))
+    with _gc_paused():
+        report.problems.extend(phrase_warnings(knowledge))
     for example in knowledge.examples:
         report.examples_run += 1
         failure = example_failure(knowledge, example)
@@ -98,10 +102,10 @@ def phrase_warnings(knowledge: Knowledge) -> list[Problem]:
                     if inner_cat != outer_cat:
                         warn(inner, f"{inner_cat} phrase '{inner.text}' (rule {inner_rule}) is inside {outer_cat} phrase '{outer.text}' (rule {outer_rule} at {outer.source}); the longer phrase wins there")
 
-    # Near-duplicates: equal once spaces go ("red team" / "redteam"), or one or two typing
-    # slips apart (symspell-style: phrases that share a one-letter deletion).
+    # Near-duplicates: equal once spaces go ("red team" / "redteam"), or one typing slip
+    # apart. A single edit cannot touch both the first and the last three letters of a
+    # phrase, so only phrases sharing one of those need comparing.
     flats: dict[str, tuple[str, ...]] = {}
-    variants: dict[str, set[str]] = defaultdict(set)
     reported: set[frozenset] = set()
 
     def near(key_a, key_b) -> None:
@@ -111,6 +115,7 @@ def phrase_warnings(knowledge: Knowledge) -> list[Problem]:
             a, b = owners[key_a][0][0], owners[key_b][0][0]
             warn(a, f"phrase '{a.text}' is a near-duplicate of '{b.text}' ({b.source})")
 
+    buckets: dict[str, list[str]] = defaultdict(list)
     for key in owners:
         if GAP in key:
             continue
@@ -120,14 +125,12 @@ def phrase_warnings(knowledge: Knowledge) -> list[Problem]:
             continue
         flats[flat] = key
         if len(flat) >= _NEAR_MIN:
-            variants[flat].add(flat)
-            for i in range(len(flat)):
-                variants[flat[:i] + flat[i + 1 :]].add(flat)
-    for group in variants.values():
-        if len(group) > 1:
-            ordered = sorted(group)
-            for other in ordered[1:]:
-                near(flats[other], flats[ordered[0]])
+            buckets["<" + flat[:3]].append(flat)
+            buckets[">" + flat[-3:]].append(flat)
+    for bucket in buckets.values():
+        for i, flat in enumerate(bucket[:-1]):
+            for other, _, _ in process.extract(flat, bucket[i + 1 :], scorer=OSA.distance, score_cutoff=1, limit=None):
+                near(flats[other], flats[flat])
     return out
 
 

@@ -149,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", parents=[common], help="measure speed and memory")
     p.add_argument("--quick", action="store_true", help="fewer iterations (for smoke runs)")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.set_defaults(func=lambda a: importlib.import_module("bot.bench").run(a))
 
     for name in _ADAPTER_COMMANDS:

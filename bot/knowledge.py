@@ -8,8 +8,10 @@ when there is an error, so a bad edit can never half-replace the good knowledge.
 from __future__ import annotations
 
 import difflib
+import gc
 import hashlib
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -191,12 +193,29 @@ def content_version(directory: Path, files: list[Path]) -> str:
     return digest.hexdigest()[:12]
 
 
+@contextmanager
+def _gc_paused():
+    """Loading allocates ~10 objects per phrase and frees none of them; letting the cyclic GC
+    rescan that growing heap made loading 5,000 rules several times slower."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load_knowledge(directory: Path) -> tuple[Knowledge | None, list[Problem]]:
     """Read, validate and compile a knowledge directory.
 
     Returns (knowledge, problems). Knowledge is None when any problem is an error.
     """
-    directory = Path(directory)
+    with _gc_paused():
+        return _load(Path(directory))
+
+
+def _load(directory: Path) -> tuple[Knowledge | None, list[Problem]]:
     if not directory.is_dir():
         return None, [Problem(str(directory), 0, "knowledge directory not found")]
     files = knowledge_files(directory)

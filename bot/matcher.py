@@ -162,18 +162,19 @@ def _walk(stems: list[str], i: int, key: tuple[str, ...]) -> int:
 
 
 def _most_specific(hits: list[Hit]) -> list[Hit]:
-    """Drop a rule hit whose span lies strictly inside another rule's longer hit.
+    """Drop a rule hit whose span lies strictly inside a longer rule hit.
 
-    "kill switch" should explain a message, not "kill" as well.
+    "kill switch" should explain a message, not "kill" as well. One sweep over the hits in
+    (start, longest-first) order: a hit is covered if an earlier-starting hit reaches as far.
     """
     if len(hits) < 2:
         return hits
     keep = []
-    for h in hits:
-        inside = any(
-            o is not h and o.owner != h.owner and o.start <= h.start and h.end <= o.end and (o.end - o.start) > (h.end - h.start)
-            for o in hits
-        )
-        if not inside:
-            keep.append(h)
+    reach_end, reach_start = -1, -1
+    for h in sorted(hits, key=lambda h: (h.start, -h.end)):
+        if reach_end >= h.end and (reach_start < h.start or reach_end > h.end):
+            continue
+        keep.append(h)
+        if h.end > reach_end:
+            reach_end, reach_start = h.end, h.start
     return keep

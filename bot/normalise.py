@@ -11,7 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-import snowballstemmer
+import Stemmer  # PyStemmer: the Snowball project's own C implementation
 
 MAX_CHARS = 8000  # longer messages are cut here, and the reply says so
 GAP = "\x00gap"  # stands for "..." inside a rule phrase: up to MAX_GAP other words
@@ -55,11 +55,11 @@ class Tokens:
         return self.text[self.starts[i] : self.ends[j - 1]]
 
 
-class Stemmer:
+class MemoStemmer:
     """Snowball English with a memo: the same few thousand words recur in every message."""
 
     def __init__(self, cap: int = 200_000) -> None:
-        self._stem = snowballstemmer.stemmer("english").stemWord
+        self._stem = Stemmer.Stemmer("english").stemWord
         self._memo: dict[str, str] = {}
         self._cap = cap
 
@@ -74,7 +74,7 @@ class Stemmer:
         return stem
 
 
-_stemmer = Stemmer()
+_stemmer = MemoStemmer()
 
 
 def strip_markup(text: str) -> str:
@@ -132,17 +132,31 @@ def _scan(text, lo, hi, clause, words, starts, ends, clauses) -> None:
         clauses.append(clause)
 
 
+_phrase_keys: dict[str, tuple[str, ...]] = {}
+
+
 def phrase_key(phrase: str) -> tuple[str, ...]:
     """A rule phrase as a tuple of stems; "..." becomes a GAP marker.
 
     Returns an empty tuple for a phrase that normalises to nothing (the checker reports it).
+    Memoised: a reload re-reads thousands of unchanged phrases.
     """
+    key = _phrase_keys.get(phrase)
+    if key is None:
+        key = _phrase_key(phrase)
+        if len(_phrase_keys) >= 500_000:
+            _phrase_keys.clear()
+        _phrase_keys[phrase] = key
+    return key
+
+
+def _phrase_key(phrase: str) -> tuple[str, ...]:
     parts = re.split(r"\s*(?:\.\.\.|\u2026)\s*", phrase.strip())
     key: list[str] = []
     for n, part in enumerate(parts):
         if n and key and key[-1] != GAP:
             key.append(GAP)
-        key.extend(tokenize(part, markup=False).stems)
+        key.extend(_stemmer(w) for w in _WORD.findall(fold(part)))
     while key and key[-1] == GAP:
         key.pop()
     while key and key[0] == GAP:

@@ -114,14 +114,31 @@ class _Converter:
         return None
 
 
+_parsed: dict[tuple[str, str], tuple[tuple, object, list[Problem]]] = {}
+
+
 def load(path: Path, display: str | None = None) -> tuple[object, list[Problem]]:
-    """Parse one file. Returns (data or None, problems); never raises on bad content."""
+    """Parse one file. Returns (data or None, problems); never raises on bad content.
+
+    The result is kept per file until the file changes, so a reload after a moderator's
+    edit re-parses only the edited file. Results are never mutated by callers.
+    """
     name = display or str(path)
-    problems: list[Problem] = []
     try:
         raw = path.read_bytes()
     except OSError as exc:
         return None, [Problem(name, 0, f"cannot read file: {exc.strerror or exc}")]
+    stamp = (len(raw), hash(raw))
+    cached = _parsed.get((str(path), name))
+    if cached is not None and cached[0] == stamp:
+        return cached[1], list(cached[2])
+    data, problems = _parse(raw, name)
+    _parsed[str(path), name] = (stamp, data, problems)
+    return data, list(problems)
+
+
+def _parse(raw: bytes, name: str) -> tuple[object, list[Problem]]:
+    problems: list[Problem] = []
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

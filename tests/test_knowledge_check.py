@@ -120,7 +120,7 @@ def test_warnings_for_conflicting_and_near_duplicate_phrases(mini_dir):
     assert "phrase 'jailbreak' is in two categories: technical (rule jailbreak) and societal (rule w-soc" in warns
     assert "technical phrase 'hallucinate' (rule hallucination) is inside societal phrase 'hallucination rate'" in warns
     assert "phrase 'redteaming' is a near-duplicate of 'red-teaming'" in warns
-    assert "phrase 'guardrial' is a near-duplicate of 'guardrail'" in warns
+    assert "phrase 'guardrail' is a near-duplicate of 'guardrial'" in warns
 
 
 def test_failing_examples_fail_the_check(mini_dir):

@@ -1,0 +1,222 @@
+"""`triage-bot bench`: speed and memory, measured, with the naive baseline in the same run.
+
+Speed claims live here and in the README, never in timed tests: a loaded CI machine would
+make a timed test flaky without telling us anything.
+"""
+from __future__ import annotations
+
+import json
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .classify import triage
+from .knowledge import Knowledge, load_knowledge
+from .check import check
+from .reload import KnowledgeHolder
+
+_FILLER = (
+    "the we our a it is this that team model system users people after when why how should "
+    "can so and but with for on in to of about from again just really think maybe still "
+    "yesterday release customer report data question issue worried noticed seems"
+).split()
+
+
+def sample_messages(knowledge: Knowledge, count: int, words: int | None, seed: int = 7) -> list[str]:
+    """Chat-like messages: real rule phrases and examples mixed with everyday filler."""
+    rng = random.Random(seed)
+    phrases = [p.text for r in knowledge.rules for p in r.phrases if "..." not in p.text]
+    examples = [e.text for e in knowledge.examples] or ["the model made up a citation"]
+    out = []
+    for _ in range(count):
+        if words is None:
+            base = rng.choice(examples).split()
+            pos = rng.randrange(len(base) + 1)
+            base[pos:pos] = rng.choice(phrases).split() if rng.random() < 0.5 else []
+            out.append(" ".join(base))
+        else:
+            bag = []
+            while len(bag) < words:
+                bag.extend(rng.choice(phrases).split() if rng.random() < 0.15 else [rng.choice(_FILLER)])
+            out.append(" ".join(bag[:words]))
+    return out
+
+
+def generated_rules(count: int, seed: int = 11) -> str:
+    """A synthetic rule file of `count` rules, 5 phrases each, to measure scaling."""
+    rng = random.Random(seed)
+    # Random 8-10 letter pseudo-words over rare letters: phrases neither collide with each
+    # other nor with English, as a real rule base's phrases mostly don't.
+    letters = "qxzjvkwyaeiou"
+    lines = ["rules:"]
+    for n in range(count):
+        lines.append(f"  - id: gen-{n}")
+        lines.append(f'    concept: "generated concept {n}"')
+        lines.append(f"    category: {('technical', 'societal', 'both')[n % 3]}")
+        lines.append("    phrases:")
+        for _ in range(5):
+            words = ["".join(rng.choice(letters) for _ in range(rng.randint(8, 10))) for _ in range(rng.randint(1, 3))]
+            lines.append(f'      - "{" ".join(words)}"')
+    return "\n".join(lines) + "\n"
+
+
+def latency(knowledge: Knowledge, messages: list[str]) -> dict:
+    for m in messages[:50]:  # warm the stem and typo caches as a running bot would be
+        triage(knowledge, m)
+    times = []
+    start = time.perf_counter()
+    for m in messages:
+        t0 = time.perf_counter_ns()
+        triage(knowledge, m)
+        times.append((time.perf_counter_ns() - t0) / 1000.0)
+    total = time.perf_counter() - start
+    times.sort()
+    return {
+        "messages": len(messages),
+        "median_us": round(statistics.median(times), 1),
+        "p99_us": round(times[int(len(times) * 0.99) - 1], 1),
+        "per_second": round(len(messages) / total),
+    }
+
+
+def naive_baseline(knowledge: Knowledge, messages: list[str]) -> dict:
+    """What a first attempt does: rapidfuzz partial_ratio of every phrase against the message."""
+    from rapidfuzz import fuzz
+
+    phrases = [p.text.lower() for r in knowledge.rules for p in r.phrases]
+    times = []
+    for m in messages:
+        t0 = time.perf_counter_ns()
+        low = m.lower()
+        _ = [p for p in phrases if fuzz.partial_ratio(p, low) >= 90]
+        times.append((time.perf_counter_ns() - t0) / 1000.0)
+    times.sort()
+    return {"messages": len(messages), "median_us": round(statistics.median(times), 1), "p99_us": round(times[int(len(times) * 0.99) - 1], 1)}
+
+
+def timed(fn, repeat: int = 3):
+    best, value = None, None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        value = fn()
+        elapsed = time.perf_counter() - t0
+        best = elapsed if best is None else min(best, elapsed)
+    return best, value
+
+
+def console_rss_mb(knowledge_dir: Path, messages: list[str]) -> float:
+    """Peak RSS (VmHWM) of a real `triage-bot console` process after it answered `messages`.
+
+    Read from /proc while the process still runs: getrusage(RUSAGE_CHILDREN) would report
+    the forked copy of this (much larger) benchmark process instead.
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "console", "--knowledge", str(knowledge_dir)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        proc.stdin.write(("\n".join(messages) + "\n").encode())
+        proc.stdin.flush()
+        answered = 0
+        while answered < len(messages):
+            line = proc.stdout.readline()
+            if not line:
+                break
+            answered += line == b"---\n"
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        kb = next(int(row.split()[1]) for row in status.splitlines() if row.startswith("VmHWM:"))
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+    return round(kb / 1024, 1)
+
+
+def run(args) -> int:
+    quick = getattr(args, "quick", False)
+    n_chat, n_long, n_base = (300, 50, 30) if quick else (5000, 500, 300)
+    report: dict = {"python": sys.version.split()[0]}
+    shipped_dir = Path(args.knowledge)
+
+    load_s, (knowledge, _) = timed(lambda: load_knowledge(shipped_dir))
+    check_s, _ = timed(lambda: check(shipped_dir), repeat=1)
+    report["shipped"] = {
+        "rules": len(knowledge.rules),
+        "phrases": knowledge.phrase_count,
+        "load_validate_s": round(load_s, 4),
+        "check_with_examples_s": round(check_s, 4),
+    }
+    chat = sample_messages(knowledge, n_chat, None)
+    long = sample_messages(knowledge, n_long, 300)
+    report["shipped"]["chat"] = latency(knowledge, chat)
+    report["shipped"]["300_words"] = latency(knowledge, long)
+    base = naive_baseline(knowledge, chat[:n_base])
+    report["naive_partial_ratio"] = base
+    report["speedup_vs_naive_median"] = round(base["median_us"] / report["shipped"]["chat"]["median_us"], 1)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        big_dir = Path(tmp) / "knowledge"
+        shutil.copytree(shipped_dir, big_dir)
+        (big_dir / "rules" / "generated.yaml").write_text(generated_rules(5000))
+        cold_start = time.perf_counter()
+        big, problems = load_knowledge(big_dir)
+        big_cold = time.perf_counter() - cold_start
+        if big is None:
+            print("generated knowledge failed to load:", problems[:3], file=sys.stderr)
+            return 1
+        holder = KnowledgeHolder(big_dir)
+        # A moderator's edit: one rule changes in the 5,000-rule file, then the bot reloads.
+        generated = big_dir / "rules" / "generated.yaml"
+        generated.write_text(generated.read_text().replace('concept: "generated concept 0"', 'concept: "edited"'))
+        reload_s, event = timed(holder.reload, repeat=1)
+        assert event.ok, event.describe()
+        big_check, _ = timed(lambda: check(big_dir), repeat=1)
+        report["rules_5000"] = {
+            "rules": len(big.rules),
+            "phrases": big.phrase_count,
+            "cold_load_validate_s": round(big_cold, 4),
+            "reload_after_edit_s": round(reload_s, 4),
+            "check_with_warnings_s": round(big_check, 4),
+            "chat": latency(big, sample_messages(big, n_chat, None)),
+            "300_words": latency(big, sample_messages(big, n_long, 300)),
+        }
+        report["rules_5000"]["chat_vs_shipped_median"] = round(
+            report["rules_5000"]["chat"]["median_us"] / report["shipped"]["chat"]["median_us"], 2
+        )
+    report["bench_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    report["console_peak_rss_mb"] = console_rss_mb(shipped_dir, chat[:200])
+    if getattr(args, "json", False):
+        print(json.dumps(report, indent=2))
+    else:
+        print(format_report(report))
+    return 0
+
+
+def format_report(r: dict) -> str:
+    s, b, n = r["shipped"], r["rules_5000"], r["naive_partial_ratio"]
+    rows = [
+        ("shipped knowledge", f"{s['rules']} rules / {s['phrases']} phrases"),
+        ("  load + validate", f"{s['load_validate_s'] * 1000:.1f} ms (check incl. examples {s['check_with_examples_s'] * 1000:.0f} ms)"),
+        ("  chat message", _lat(s["chat"])),
+        ("  300-word message", _lat(s["300_words"])),
+        ("naive partial_ratio loop", f"median {n['median_us']:.0f} us, p99 {n['p99_us']:.0f} us (chat, {n['messages']} msgs)"),
+        ("  speed-up (median, chat)", f"{r['speedup_vs_naive_median']}x"),
+        ("generated 5,000-rule base", f"{b['rules']} rules / {b['phrases']} phrases"),
+        ("  cold load + validate", f"{b['cold_load_validate_s'] * 1000:.0f} ms"),
+        ("  reload after an edit", f"{b['reload_after_edit_s'] * 1000:.0f} ms"),
+        ("  knowledge check", f"{b['check_with_warnings_s'] * 1000:.0f} ms (validation, warnings, examples)"),
+        ("  chat message", _lat(b["chat"]) + f"  ({b['chat_vs_shipped_median']}x shipped)"),
+        ("  300-word message", _lat(b["300_words"])),
+        ("peak RSS", f"bench {r['bench_peak_rss_mb']} MB, console {r['console_peak_rss_mb']} MB"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def _lat(d: dict) -> str:
+    return f"median {d['median_us']:.0f} us, p99 {d['p99_us']:.0f} us, {d['per_second']:,}/s ({d['messages']} msgs)"

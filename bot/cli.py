@@ -100,6 +100,59 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_stats(args) -> int:
+    from .chart import png, text_bars
+    from .commands import WINDOWS
+    from .wiring import build_service
+
+    if args.window not in WINDOWS:
+        print(f"error: --window takes {', '.join(WINDOWS)}", file=sys.stderr)
+        return 2
+    service = build_service(args)
+    try:
+        if service.store is None:
+            print("error: no record store could be opened", file=sys.stderr)
+            return 2
+        chart = service.stats_chart(WINDOWS[args.window])
+        print(text_bars(chart))
+        if args.png:
+            Path(args.png).write_bytes(png(chart))
+            print(f"chart written to {args.png}")
+    finally:
+        service.close()
+    return 0
+
+
+def cmd_feedback(args) -> int:
+    from .wiring import build_service
+
+    service = build_service(args)
+    try:
+        if service.store is None:
+            print("error: no record store could be opened", file=sys.stderr)
+            return 2
+        if args.feedback_command == "export":
+            content, count, without_text = service.export_feedback()
+            if args.out:
+                Path(args.out).write_text(content)
+                print(f"{count} disagreement(s) written to {args.out} ({without_text} without stored text)")
+            else:
+                sys.stdout.write(content)
+            return 0
+        per = service.store.feedback_stats().per_category
+        print(f"{'category':12}{'agree':>8}{'rated':>8}{'rate':>8}")
+        for category in ("technical", "societal", "both", "unclear"):
+            agree, total = per.get(category, (0, 0))
+            rate = f"{agree / total:.0%}" if total else "-"
+            print(f"{category:12}{agree:8d}{total:8d}{rate:>8}")
+        agree = sum(a for a, _ in per.values())
+        total = sum(t for _, t in per.values())
+        print(f"{'all':12}{agree:8d}{total:8d}{(f'{agree / total:.0%}' if total else '-'):>8}")
+        return 0
+    finally:
+        service.close()
+
+
 def cmd_console(args) -> int:
     from adapters.console import run
 
@@ -113,6 +166,11 @@ def cmd_adapter(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,
+        help="settings file, TOML or YAML (default: $TRIAGE_CONFIG)",
+    )
     common.add_argument(
         "--knowledge",
         type=Path,
@@ -147,6 +205,19 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("dir", nargs="?", help="directory to check (default: --knowledge)")
     c.set_defaults(func=cmd_check)
 
+    p = sub.add_parser("stats", parents=[common], help="what concerns were raised (for ethics leads)")
+    p.add_argument("--window", default="30d", help="7d, 30d or 90d (default 30d)")
+    p.add_argument("--png", metavar="FILE", help="also write the chart as a PNG image")
+    p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("feedback", parents=[common], help="user feedback on triages")
+    fsub = p.add_subparsers(dest="feedback_command", required=True)
+    e = fsub.add_parser("export", parents=[common], help="disagreements as candidate knowledge examples (YAML)")
+    e.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
+    e.set_defaults(func=cmd_feedback)
+    fs = fsub.add_parser("stats", parents=[common], help="agreement rate per category")
+    fs.set_defaults(func=cmd_feedback)
+
     p = sub.add_parser("bench", parents=[common], help="measure speed and memory")
     p.add_argument("--quick", action="store_true", help="fewer iterations (for smoke runs)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -159,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_ADAPTER_COMMANDS: tuple[str, ...] = ()
+_ADAPTER_COMMANDS: tuple[str, ...] = ("slack", "discord")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -54,3 +54,26 @@ def markdown(reply: Reply) -> str:
         else:
             lines.extend(f"- {item}" for item in items)
     return "\n".join(lines)
+
+
+def split_text(text: str, limit: int) -> tuple[str, ...]:
+    """Cut text into pieces of at most `limit` characters, preferring paragraph, then line,
+    then word boundaries, so a long reply arrives as several readable messages."""
+    if limit <= 0 or len(text) <= limit:
+        return (text,)
+    parts: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = max(window.rfind("\n\n"), 0)
+        if cut < limit // 3:
+            cut = window.rfind("\n")
+        if cut < limit // 3:
+            cut = window.rfind(" ")
+        if cut < limit // 3:
+            cut = limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip("\n ")
+    if rest:
+        parts.append(rest)
+    return tuple(parts)

@@ -10,8 +10,9 @@ from bot.cli import main
 from tests.conftest import REPO
 
 
-def run_cli(args, stdin: bytes = b"", env_extra=None):
+def run_cli(args, stdin: bytes = b"", env_extra=None, tmp=None):
     env = dict(os.environ, **(env_extra or {}))
+    env.setdefault("TRIAGE_DATA_DIR", str(REPO / ".triage-data" / "test"))
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args], input=stdin, capture_output=True, cwd=REPO, env=env, timeout=60
     )
@@ -46,15 +47,18 @@ def test_knowledge_env_var_and_ask(mini_dir):
     assert '"made up": made-up facts (technical)' in text
 
 
-def test_console_reads_one_message_per_line_and_reloads(mini_dir, tmp_path):
-    script = b"who decides about surveillance?\n\nthe chatbot made up a citation\n"
-    out = run_cli(["console", "--knowledge", str(mini_dir)], script)
+def test_console_reads_one_message_per_line(mini_dir, tmp_path):
+    script = b"who decides about surveillance?\n\nthe chatbot made up a citation\n/triage topics\n\xff\xfe\x00\x01\x02\x03\x04\x05\n"
+    out = run_cli(["console", "--knowledge", str(mini_dir)], script, {"TRIAGE_DATA_DIR": str(tmp_path)})
     text = out.stdout.decode()
-    assert out.returncode == 0
+    assert out.returncode == 0, out.stderr
     replies = text.split("---\n")
-    assert "societal concern" in replies[0]
-    assert "no text here" in replies[1]
+    assert "societal concern" in replies[0] and "feedback " in replies[0]
+    assert "Commands:" in replies[1]  # an empty line gets the help text
     assert "technical concern" in replies[2]
+    assert "Intersection topics" in replies[3]
+    assert "binary data" in replies[4]
+    assert (tmp_path / "triage.sqlite3").exists()
 
 
 def test_eval_prints_metrics_and_errors(mini_dir, tmp_path, capsys):

@@ -1,39 +1,58 @@
-"""The terminal front end: the bot without any chat platform or token."""
+"""The terminal front end: the whole service without any chat platform or token.
+
+Interactive when stdin is a terminal; otherwise one message per line, so it can be
+scripted. A line starting with `/triage ` is the slash command, as in Slack or Discord.
+"""
 from __future__ import annotations
 
 import sys
 
-from bot.classify import triage
-from bot.compose import compose
-from bot.render import plain
+from bot.messages import CONSOLE, SLASH, Incoming, Limits
 
-BANNER = "Governance triage bot. Describe an AI concern; 'quit' to leave."
+BANNER = "Governance triage bot. Describe an AI concern, or type 'help'. 'quit' leaves."
+LIMITS = Limits(message_chars=100_000)  # a terminal has no message limit worth splitting for
+USER = "console-user"
 
 
 def run(args) -> int:
-    from bot.cli import _holder
+    from bot.wiring import build_service
 
-    holder = _holder(args)
+    moderator = ("console", USER) if getattr(args, "as_moderator", False) else None
+    service = build_service(args, extra_moderator=moderator)
     interactive = sys.stdin.isatty()
     if interactive:
         print(BANNER)
-    while True:
-        if interactive:
-            try:
-                line = input("> ")
-            except EOFError:
-                print()
+    n = 0
+    try:
+        while True:
+            line = _read(interactive)
+            if line is None:
                 return 0
-        else:
-            raw = sys.stdin.buffer.readline()
-            if not raw:
+            if interactive and line.strip() in ("quit", "exit"):
                 return 0
-            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-        if interactive and line.strip() in ("quit", "exit"):
-            return 0
-        event = holder.maybe_reload()
-        if event is not None:
-            print(event.describe(), file=sys.stderr)
-        knowledge = holder.current
-        print(plain(compose(knowledge, triage(knowledge, line))))
-        print("---", flush=True)
+            n += 1
+            via, text = (SLASH, line[len("/triage "):]) if line.startswith("/triage ") else (CONSOLE, line)
+            incoming = Incoming("console", "local", "console", USER, text, via, event_id=None)
+            for out in service.handle(incoming, LIMITS):
+                print(out.text)
+                if out.record_id:
+                    print(f"\n(Was this right? `feedback {out.record_id} right|technical|societal|both|not-governance`)")
+                if out.attachment is not None:
+                    print()
+                    print(out.attachment.content.decode("utf-8", errors="replace"), end="")
+            print("---", flush=True)
+    finally:
+        service.close()
+
+
+def _read(interactive: bool) -> str | None:
+    if interactive:
+        try:
+            return input("> ")
+        except EOFError:
+            print()
+            return None
+    raw = sys.stdin.buffer.readline()
+    if not raw:
+        return None
+    return raw.decode("utf-8", errors="replace").rstrip("\r\n")

@@ -203,7 +203,7 @@ class SQLStore(Store):
             log.warning(msg, *args)
 
     def _is_unavailable(self, exc: BaseException) -> bool:
-        return isinstance(exc, self.unavailable_errors)
+        return isinstance(exc, (StoreUnavailable, *self.unavailable_errors))
 
     def _note_failure(self, exc: BaseException) -> None:
         self._last_error = _describe(exc)
@@ -425,6 +425,7 @@ class SQLStore(Store):
         """Every week of the window, oldest first, zero-filled (capped for all-time windows)."""
         if until <= since:
             return []
+        since = max(since, 0.0)
         first, last = week_start(since), week_start(max(since, until - 1e-3))
         if (last - first).days // 7 + 1 > max_weeks:
             if not weeks:
@@ -479,7 +480,7 @@ class SQLStore(Store):
         ok = False
         try:
             with self._acquire() as conn:
-                conn.execute("SELECT 1").fetchone()
+                conn.execute("SELECT 1 FROM schema_version LIMIT 1").fetchone()
             ok = True
         except Exception as exc:
             self._last_error = _describe(exc)
@@ -499,11 +500,13 @@ class SQLStore(Store):
 
     def flush(self, timeout: float = 10.0) -> bool:
         if self._writer.is_alive():
+            deadline = time.monotonic() + timeout
             token = _Flush()
             try:
                 self._q_items.put(token, timeout=timeout)
-                token.event.wait(timeout)
             except queue.Full:
+                return False
+            if not token.event.wait(max(0.0, deadline - time.monotonic())):
                 return False
         with self._lock:
             drained = self._unfinished == 0
@@ -574,23 +577,39 @@ class SQLStore(Store):
                 item = None
 
         urgent = bool(flushes) or stop
-        if self._spooling() and (urgent or time.monotonic() >= self._next_retry):
-            self._replay_own()
-        if batch:
-            if self._spooling():  # DB still refusing: keep order, append behind the spool
-                self._to_spool([self._serialise(i) for i in batch])
-            else:
-                self._write_live(batch)
-            with self._idle:
-                self._unfinished -= len(batch)
-                self._idle.notify_all()
-        if not self._spooling() and (urgent or time.monotonic() >= self._next_orphan_scan):
-            self._replay_orphans()
-        if not self._spooling() and time.monotonic() >= self._next_maintenance:
-            self._maintenance()
-        for f in flushes:
-            f.event.set()
+        try:
+            if self._spooling() and (urgent or time.monotonic() >= self._next_retry):
+                self._replay_own()
+            if batch:
+                if self._spooling():  # DB still refusing: keep order, append behind the spool
+                    self._to_spool(self._serialise_all(batch))
+                else:
+                    self._write_live(batch)
+            if not self._spooling() and (urgent or time.monotonic() >= self._next_orphan_scan):
+                self._replay_orphans()
+            if not self._spooling() and time.monotonic() >= self._next_maintenance:
+                self._maintenance()
+        finally:  # whatever happened, the batch was handled: don't leave flush() hanging
+            if batch:
+                with self._idle:
+                    self._unfinished -= len(batch)
+                    self._idle.notify_all()
+            for f in flushes:
+                f.event.set()
         return stop
+
+    def _serialise_all(self, items: list[tuple[str, Any]]) -> list[dict]:
+        out = []
+        for item in items:
+            try:
+                d = self._serialise(item)
+                json.dumps(d)
+                out.append(d)
+            except (TypeError, ValueError) as exc:  # a caller bug; nothing we could replay
+                self._dropped += 1
+                log.error("store writer: %s %s cannot be serialised (%s); dropped",
+                          item[0], getattr(item[1], "record_id", "?"), _describe(exc))
+        return out
 
     @staticmethod
     def _serialise(item: tuple[str, Any]) -> dict:
@@ -610,7 +629,10 @@ class SQLStore(Store):
         """Write items in one transaction (records first: feedback refers to them)."""
         recs = [self._record_row(o) for k, o in items if k == "triage"]
         fbs = [self._feedback_row(o) for k, o in items if k == "feedback"]
-        conn = self._writer_conn()
+        try:
+            conn = self._writer_conn()
+        except Exception as exc:  # cannot connect (or migrate): an outage, not a bad row
+            raise StoreUnavailable(f"writer cannot connect: {_describe(exc)}") from exc
         try:
             with self._tx(conn, write=True):
                 if recs:
@@ -659,7 +681,7 @@ class SQLStore(Store):
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             try:
                 os.write(fd, json.dumps({**self._serialise(item), "error": _describe(exc)},
-                                        ensure_ascii=False).encode() + b"\n")
+                                        ensure_ascii=False, default=repr).encode() + b"\n")
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -675,7 +697,7 @@ class SQLStore(Store):
         except Exception as exc:
             # partially committed chunks are harmless to spool again (idempotent replay)
             self._go_down(exc)
-            self._to_spool([self._serialise(i) for i in batch])
+            self._to_spool(self._serialise_all(batch))
 
     def _go_down(self, exc: BaseException) -> None:
         self._note_failure(exc)
@@ -721,7 +743,9 @@ class SQLStore(Store):
         except Exception as exc:
             self._note_failure(exc)
             self._schedule_retry()
-            if not self._is_unavailable(exc) and not isinstance(exc, OSError):
+            if isinstance(exc, OSError):
+                self._warn_rate_limited("spoolread", 60, "cannot read spool %s: %s", self._spool.path, exc)
+            elif not self._is_unavailable(exc):
                 log.exception("store writer: spool replay failed")
             return
         # committed: only now drop the spool

@@ -46,6 +46,10 @@ class Store(abc.ABC):
 
     # --- operator actions -------------------------------------------------------------
     @abc.abstractmethod
+    def get_record(self, record_id: str) -> TriageRecord | None:
+        """A committed record, or None."""
+
+    @abc.abstractmethod
     def forget_user(self, platform: str, user: str) -> int:
         """Delete the user's records and feedback; return how many rows were deleted.
 

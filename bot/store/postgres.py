@@ -13,7 +13,6 @@ import hashlib
 import logging
 import re
 import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
 

@@ -1,0 +1,72 @@
+"""Stats as pictures: text bars for chat, a PNG for reports.
+
+Ethics leads read trends at a glance; a table of numbers hides the shape. The same
+`Chart` data feeds both renderers, so the picture and the text never disagree.
+"""
+from __future__ import annotations
+
+import io
+
+from .messages import Bar, Chart
+
+BAR_WIDTH = 20
+_PALETTE = {"technical": (52, 120, 246), "societal": (230, 126, 34), "both": (142, 68, 173), "unclear": (149, 165, 166)}
+
+
+def text_bars(chart: Chart, width: int = BAR_WIDTH) -> str:
+    lines = [chart.title]
+    for heading, bars in chart.groups:
+        lines.append("")
+        lines.append(heading)
+        if not bars:
+            lines.append("  (none)")
+            continue
+        top = max((b.value for b in bars), default=0) or 1
+        label_w = max(len(b.label) for b in bars)
+        for b in bars:
+            filled = round(width * b.value / top)
+            lines.append(f"  {b.label:<{label_w}} {'█' * filled}{'·' * (width - filled)} {b.value}")
+    if chart.footer:
+        lines.append("")
+        lines.append(chart.footer)
+    return "\n".join(lines)
+
+
+def png(chart: Chart, width: int = 720) -> bytes:
+    """Horizontal bar chart as PNG bytes (Pillow; no fonts needed beyond its built-in one)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default()
+    row, pad, label_w = 22, 16, 210
+    rows = 2 + sum(2 + max(1, len(bars)) for _, bars in chart.groups) + (2 if chart.footer else 0)
+    image = Image.new("RGB", (width, pad * 2 + row * rows), "white")
+    draw = ImageDraw.Draw(image)
+    y = pad
+    draw.text((pad, y), chart.title, fill="black", font=font)
+    y += row * 2
+    bar_space = width - label_w - pad * 2 - 60
+    for heading, bars in chart.groups:
+        draw.text((pad, y), heading, fill=(60, 60, 60), font=font)
+        y += row
+        top = max((b.value for b in bars), default=0) or 1
+        if not bars:
+            draw.text((pad + 10, y), "(none)", fill="gray", font=font)
+            y += row
+        for b in bars:
+            draw.text((pad + 10, y + 4), b.label[:32], fill="black", font=font)
+            length = max(1, int(bar_space * b.value / top)) if b.value else 0
+            colour = _PALETTE.get(b.label, (52, 152, 219))
+            if length:
+                draw.rectangle((label_w, y + 3, label_w + length, y + row - 5), fill=colour)
+            draw.text((label_w + length + 6, y + 4), str(b.value), fill="black", font=font)
+            y += row
+        y += row
+    if chart.footer:
+        draw.text((pad, y), chart.footer, fill=(60, 60, 60), font=font)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def bars(pairs) -> tuple[Bar, ...]:
+    return tuple(Bar(str(label), int(value)) for label, value in pairs)

@@ -1,0 +1,72 @@
+"""The service's vocabulary: what arrives from a front end and what goes back.
+
+Adapters translate platform payloads into `Incoming` and render `Outgoing`; nothing
+platform-specific crosses this line, which is what keeps each adapter thin.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .reply import Reply
+
+MENTION, DM, SLASH, ACTION, CONSOLE = "mention", "dm", "slash", "action", "console"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """A platform's message limits, declared by its adapter."""
+
+    message_chars: int = 3000
+
+
+@dataclass(frozen=True)
+class Incoming:
+    platform: str  # console | slack | discord
+    workspace: str  # Slack team id, Discord guild id ("" in DMs)
+    channel: str
+    user: str
+    text: str
+    via: str  # mention | dm | slash | action (message shortcut / context menu) | console
+    thread: str | None = None
+    user_roles: frozenset[str] = frozenset()  # Slack user-group ids, Discord role ids
+    event_id: str | None = None
+    is_bot: bool = False
+    mentions_us: bool = False
+    from_us: bool = False
+    is_edit: bool = False
+    is_unfurl: bool = False
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: int
+
+
+@dataclass(frozen=True)
+class Chart:
+    """Stats as data, so each front end can draw it in its own idiom (text bars, an image)."""
+
+    title: str
+    groups: tuple[tuple[str, tuple[Bar, ...]], ...]  # (heading, bars)
+    footer: str = ""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mime: str
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    kind: str  # triage | help | topics | reading | stats | notice | refused | rate-limited | export | forget
+    text: str  # the whole answer as plain text: the fallback every platform can show
+    parts: tuple[str, ...] = ()  # `text` split to the platform's limit
+    reply: Reply | None = None  # structured triage reply, for Block Kit and embeds
+    record_id: str | None = None  # feedback buttons refer to this record
+    chart: Chart | None = None
+    attachment: Attachment | None = None
+    private: bool = False  # only the caller should see it (refusals, rate limits, data exports)
+    extra: dict = field(default_factory=dict)

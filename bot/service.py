@@ -1,0 +1,271 @@
+"""The conversation service: one entry point for every front end.
+
+Incoming -> (ignore? duplicate? throttled?) -> command -> Outgoing. Records, roles, rate
+limits, feedback and stats live here once, so Slack, Discord and the console behave
+identically and each adapter only translates.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+
+import yaml
+
+from . import commands
+from .chart import bars, text_bars
+from .classify import triage
+from .compose import compose
+from .config import Config
+from .knowledge import did_you_mean
+from .messages import ACTION, Attachment, Chart, Incoming, Limits, Outgoing
+from .reload import KnowledgeHolder
+from .render import plain, split_text
+from .store import FEEDBACK_CHOICES, Feedback, Store, TriageRecord
+
+log = logging.getLogger("bot.service")
+
+FEEDBACK_LABELS = {
+    "right": "right",
+    "technical": "should be technical",
+    "societal": "should be societal",
+    "both": "should be both",
+    "not-governance": "not a governance concern",
+}
+_EXPORT_LABEL = {"technical": "technical", "societal": "societal", "both": "both", "not-governance": "unclear"}
+_PURGE_EVERY_S = 3600.0
+
+
+class Service:
+    def __init__(self, holder: KnowledgeHolder, store: Store | None, config: Config | None = None, clock=time.time) -> None:
+        from .ratelimit import RateLimiter
+
+        self.holder = holder
+        self.store = store
+        self.config = config or Config()
+        self.clock = clock
+        self.limiter = RateLimiter(self.config.rate_per_minute, self.config.rate_burst)
+        self.started = time.monotonic()
+        self._purged = 0.0
+        self._lock = threading.Lock()
+
+    # -- the one entry point --------------------------------------------------------------
+
+    def handle(self, msg: Incoming, limits: Limits = Limits()) -> list[Outgoing]:
+        if should_ignore(msg):
+            return []
+        if msg.event_id and self.store is not None and not self.store.claim_event(msg.platform, msg.event_id):
+            log.info("duplicate event ignored", extra={"platform": msg.platform, "event_id": msg.event_id})
+            return []
+        if not self.limiter.allow(msg.platform, msg.user):
+            wait = self.limiter.retry_after(msg.platform, msg.user)
+            log.info("rate limited", extra={"platform": msg.platform, "user": msg.user, "event_id": msg.event_id})
+            return [self._out("rate-limited", f"You're sending requests faster than I can take them; please try again in about {max(1, round(wait))} seconds.", limits, private=True)]
+        self._maybe_reload()
+        self._maybe_purge()
+        command = commands.Command("triage", msg.text) if msg.via == ACTION else commands.parse(msg.text)
+        if command.problem:
+            return [self._out("help", f"{command.problem}.\n\n{commands.HELP}", limits, private=True)]
+        if command.name in commands.MODERATOR_COMMANDS and not self.config.roles.is_moderator(msg.platform, msg.user, msg.user_roles):
+            log.warning("command refused", extra={"platform": msg.platform, "channel": msg.channel, "user": msg.user, "command": command.name})
+            return [self._out("refused", f"Sorry, `{command.name}` is for moderators only. If you think you should have it, ask an admin to add you to the moderators in the bot's config.", limits, private=True)]
+        handler = getattr(self, "_cmd_" + command.name.replace(" ", "_"))
+        return [handler(msg, command.arg, limits)]
+
+    # -- commands -------------------------------------------------------------------------
+
+    def _cmd_triage(self, msg: Incoming, text: str, limits: Limits) -> Outgoing:
+        knowledge = self.holder.current
+        started = time.perf_counter()
+        verdict = triage(knowledge, text)
+        reply = compose(knowledge, verdict)
+        latency_ms = (time.perf_counter() - started) * 1000
+        record_id = None
+        if not verdict.reason:  # empty or binary input is answered, not recorded
+            record_id = uuid.uuid4().hex
+            if self.store is not None:
+                self.store.add_triage(TriageRecord(
+                    record_id, self.clock(), msg.platform, msg.workspace, msg.channel, msg.user, msg.event_id,
+                    verdict.category, verdict.confidence, verdict.topics, verdict.pitfalls,
+                    tuple(s.rule_id for s in verdict.signals), knowledge.version, round(latency_ms, 3),
+                    text if self.config.store_text else None,
+                ))  # fmt: skip
+        log.info("triage", extra={
+            "platform": msg.platform, "channel": msg.channel, "event_id": msg.event_id, "via": msg.via,
+            "verdict": verdict.category, "confidence": verdict.confidence,
+            "signals": [s.rule_id for s in verdict.signals], "pitfalls": list(verdict.pitfalls),
+            "latency_ms": round(latency_ms, 3), "knowledge": knowledge.version,
+        })  # fmt: skip
+        return self._out("triage", plain(reply), limits, reply=reply, record_id=record_id)
+
+    def _cmd_help(self, msg: Incoming, arg: str, limits: Limits) -> Outgoing:
+        return self._out("help", commands.HELP, limits)
+
+    def _cmd_topics(self, msg: Incoming, arg: str, limits: Limits) -> Outgoing:
+        k = self.holder.current
+        lines = ["Intersection topics (problems that need both technical and societal work):"]
+        lines += [f"  {t.id}: {t.title}. {t.summary}" for t in k.topics.values()]
+        lines += ["", "Conflation pitfalls:"]
+        lines += [f"  {p.id}: {p.title}. {p.explanation}" for p in k.pitfalls.values()]
+        lines += ["", "Categories: " + ", ".join(f"{c.id} ({c.title})" for c in k.categories.values())]
+        lines += ["Try `reading <id>` for further reading on any of them."]
+        return self._out("topics", "\n".join(lines), limits)
+
+    def _cmd_reading(self, msg: Incoming, arg: str, limits: Limits) -> Outgoing:
+        k = self.holder.current
+        entry = k.categories.get(arg) or k.topics.get(arg) or k.pitfalls.get(arg)
+        if entry is None:
+            known = list(k.categories) + list(k.topics) + list(k.pitfalls)
+            return self._out("help", f"I don't know '{arg}'{did_you_mean(arg, known)}. Known ids: {', '.join(known)}.", limits, private=True)
+        lines = [f"Further reading on {entry.title}:"]
+        for rid in entry.readings:
+            r = k.readings.get(rid)
+            if r:
+                lines.append(f"  - {r.title}: {r.url}" + (f"\n    {r.summary}" if r.summary else ""))
+        return self._out("reading", "\n".join(lines), limits)
+
+    def _cmd_stats(self, msg: Incoming, window: str, limits: Limits) -> Outgoing:
+        if self.store is None:
+            return self._out("notice", "Stats need a record store, and this bot runs without one.", limits)
+        chart = self.stats_chart(commands.WINDOWS[window])
+        return self._out("stats", text_bars(chart), limits, chart=chart)
+
+    def stats_chart(self, days: int) -> Chart:
+        now = self.clock()
+        s = self.store.stats(now - days * 86400, now)
+        order = ("technical", "societal", "both", "unclear")
+        groups = [
+            (f"Concerns by category ({s.total} in all)", bars((c, s.by_category.get(c, 0)) for c in order)),
+            ("Top intersection topics", bars(s.top_topics[:5])),
+            ("Pitfalls detected", bars(s.top_pitfalls[:5])),
+            ("Week by week", bars((f"week of {week}", sum(counts.values())) for week, counts in s.weekly)),
+        ]
+        if s.agreement_rate is None:
+            footer = "Feedback: none yet. Use the buttons under each triage to tell me if I got it right."
+        else:
+            footer = f"Feedback agreement: {s.agreement_rate:.0%} of {s.feedback_total} ratings"
+        return Chart(f"Triage stats, last {days} days", tuple(groups), footer)
+
+    def _cmd_reload(self, msg: Incoming, arg: str, limits: Limits) -> Outgoing:
+        event = self.holder.reload()
+        log.info("reload requested", extra={"platform": msg.platform, "user": msg.user, "ok": event.ok, "version": event.version})
+        return self._out("notice", event.describe(), limits, private=True)
+
+    def _cmd_feedback_export(self, msg: Incoming, arg: str, limits: Limits) -> Outgoing:
+        if self.store is None:
+            return self._out("notice", "There is no record store, so there is no feedback to export.", limits, private=True)
+        content, count, without_text = self.export_feedback()
+        note = f"{count} disagreement(s) exported as candidate examples."
+        if without_text:
+            note += f" {without_text} of them have no stored text (store_text is off), so they appear as comments."
+        return self._out("export", note, limits, private=True,
+                         attachment=Attachment("feedback-examples.yaml", content.encode(), "application/yaml"))  # fmt: skip
+
+    def export_feedback(self, since: float | None = None) -> tuple[str, int, int]:
+        """Disagreements as `examples:` YAML for a moderator to review before adding."""
+        items = self.store.disagreements(since)
+        lines = [
+            "# Candidate knowledge examples from user feedback: review each one, then move the good",
+            "# ones into knowledge/examples.yaml and run `triage-bot knowledge check`.",
+            "examples:",
+        ]
+        without_text = 0
+        for d in items:
+            label = _EXPORT_LABEL.get(d.feedback.choice)
+            if label is None:
+                continue
+            rec = d.record
+            origin = f"record {rec.record_id}: bot said {rec.category}, user said {d.feedback.choice}; signals: {', '.join(rec.signal_ids) or 'none'}"
+            if rec.text:
+                lines.append(f"  # {origin}")
+                lines.append("  - " + yaml.safe_dump({"text": rec.text, "label": label}, sort_keys=False, allow_unicode=True, width=1000).strip().replace("\n", "\n    "))
+            else:
+                without_text += 1
+                lines.append(f"  # {origin} (text not stored)")
+        if len(lines) == 3:
+            lines[-1] = "examples: []"
+        return "\n".join(lines) + "\n", len(items), without_text
+
+    def _cmd_feedback(self, msg: Incoming, arg: str, limits: Limits) -> Outgoing:
+        record_id, choice = arg.split(" ", 1)
+        return self.feedback(msg.platform, msg.user, record_id, choice, limits)
+
+    def _cmd_forget_me(self, msg: Incoming, arg: str, limits: Limits) -> Outgoing:
+        if self.store is None:
+            return self._out("forget", "I keep no records here, so there is nothing to delete.", limits, private=True)
+        count = self.store.forget_user(msg.platform, msg.user)
+        log.info("forget me", extra={"platform": msg.platform, "user": msg.user, "deleted": count})
+        return self._out("forget", f"Done: I deleted {count} record(s) of your triages and feedback.", limits, private=True)
+
+    # -- feedback buttons -----------------------------------------------------------------
+
+    def feedback(self, platform: str, user: str, record_id: str, choice: str, limits: Limits = Limits()) -> Outgoing:
+        if choice not in FEEDBACK_CHOICES:
+            return self._out("help", f"'{choice}' is not a feedback choice; use one of: {', '.join(FEEDBACK_CHOICES)}.", limits, private=True)
+        if self.store is None:
+            return self._out("notice", "Thanks! (No record store is configured, so feedback isn't kept.)", limits, private=True)
+        if not self.store.add_feedback(Feedback(record_id, user, choice, self.clock())):
+            return self._out("notice", "I couldn't find that triage any more (it may have been deleted or not saved yet).", limits, private=True)
+        log.info("feedback", extra={"platform": platform, "record": record_id, "choice": choice})
+        return self._out("notice", f"Thanks, recorded: {FEEDBACK_LABELS[choice]}.", limits, private=True, extra={"choice": choice})
+
+    # -- housekeeping ---------------------------------------------------------------------
+
+    def health(self) -> dict:
+        k = self.holder.current
+        store = self.store.health() if self.store is not None else {"backend": "none", "ok": True}
+        return {
+            "ok": bool(store.get("ok", False)),
+            "knowledge_version": k.version,
+            "rules": len(k.rules),
+            "store": store,
+            "uptime_s": round(time.monotonic() - self.started, 1),
+        }
+
+    def purge(self) -> int:
+        if self.store is None or self.config.retention_days <= 0:
+            return 0
+        count = self.store.purge_older_than(self.clock() - self.config.retention_days * 86400)
+        if count:
+            log.info("retention purge", extra={"deleted": count, "retention_days": self.config.retention_days})
+        return count
+
+    def close(self) -> None:
+        self.holder.stop()
+        if self.store is not None:
+            self.store.close()
+
+    def _maybe_reload(self) -> None:
+        event = self.holder.maybe_reload()
+        if event is not None and not event.ok:
+            log.warning("knowledge edit rejected", extra={"version": event.version})
+
+    def _maybe_purge(self) -> None:
+        now = time.monotonic()
+        if now - self._purged < _PURGE_EVERY_S:
+            return
+        with self._lock:
+            if now - self._purged < _PURGE_EVERY_S:
+                return
+            self._purged = now
+        threading.Thread(target=self._purge_quietly, name="retention-purge", daemon=True).start()
+
+    def _purge_quietly(self) -> None:
+        try:
+            self.purge()
+        except Exception:  # the store logs its own errors; purging again in an hour is fine
+            log.warning("retention purge failed", exc_info=True)
+
+    def _out(self, kind: str, text: str, limits: Limits, **fields) -> Outgoing:
+        return Outgoing(kind, text, split_text(text, limits.message_chars), **fields)
+
+
+def should_ignore(msg: Incoming) -> bool:
+    """The single loop-prevention rule: never answer ourselves, other bots (unless they
+    address us), edits or link unfurls."""
+    if msg.from_us or msg.is_edit or msg.is_unfurl:
+        return True
+    if msg.is_bot and not msg.mentions_us:
+        return True
+    return False

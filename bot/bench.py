@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 from .classify import triage
@@ -137,6 +138,80 @@ def console_rss_mb(knowledge_dir: Path, messages: list[str]) -> float:
     return round(kb / 1024, 1)
 
 
+def service_latency(service, messages: list[str], event_ids: bool) -> dict:
+    """Service.handle() per message, as an adapter calls it (no rate limit). With event ids,
+    each message also pays the cross-process dedupe claim, a synchronous store round trip."""
+    from .messages import DM, Incoming
+
+    tag = uuid.uuid4().hex[:6]
+    for n, m in enumerate(messages[:50]):
+        service.handle(Incoming("bench", "W", "C", f"U{n % 50}", m, DM, event_id=f"warm-{tag}-{n}" if event_ids else None))
+    times = []
+    start = time.perf_counter()
+    for n, m in enumerate(messages):
+        t0 = time.perf_counter_ns()
+        service.handle(Incoming("bench", "W", "C", f"U{n % 50}", m, DM, event_id=f"ev-{tag}-{n}" if event_ids else None))
+        times.append((time.perf_counter_ns() - t0) / 1000.0)
+    total = time.perf_counter() - start
+    flush_start = time.perf_counter()
+    if service.store is not None:
+        service.store.flush(60)
+    times.sort()
+    return {
+        "messages": len(messages),
+        "median_us": round(statistics.median(times), 1),
+        "p99_us": round(times[int(len(times) * 0.99) - 1], 1),
+        "per_second": round(len(messages) / total),
+        "drain_s": round(time.perf_counter() - flush_start, 3),
+    }
+
+
+def bench_recording(knowledge_dir: Path, messages: list[str]) -> dict:
+    """Reply latency with records off, on SQLite and on PostgreSQL, in one run."""
+    import os
+
+    from .config import Config
+    from .reload import KnowledgeHolder
+    from .service import Service
+    from .store import open_store
+
+    config = Config(rate_per_minute=0)
+    out: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        backends = [("none", None, {}), ("sqlite", None, {})]
+        pg_url = os.environ.get("TRIAGE_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        backends.append(("postgresql", pg_url, {"schema": schema}))
+        for name, url, opts in backends:
+            try:
+                store = None if name == "none" else open_store(url, Path(tmp) / name, **opts)
+            except Exception as exc:  # no server here: say so rather than fail the whole bench
+                out[name] = {"error": str(exc)}
+                continue
+            service = Service(KnowledgeHolder(knowledge_dir), store, config)
+            try:
+                out[name] = service_latency(service, messages, event_ids=False)
+                if store is not None:
+                    out[name]["with_dedupe"] = service_latency(service, messages, event_ids=True)
+                    out[name]["ok"] = store.health().get("ok")
+            finally:
+                service.close()
+        try:
+            import psycopg
+
+            with psycopg.connect(pg_url, autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        except Exception:
+            pass
+    base = out["none"]["median_us"]
+    for name in ("sqlite", "postgresql"):
+        if "median_us" in out.get(name, {}):
+            out[name]["overhead_median_pct"] = round(100 * (out[name]["median_us"] - base) / base, 1)
+            dedupe = out[name]["with_dedupe"]
+            dedupe["claim_cost_median_us"] = round(dedupe["median_us"] - out[name]["median_us"], 1)
+    return out
+
+
 def run(args) -> int:
     quick = getattr(args, "quick", False)
     n_chat, n_long, n_base = (300, 50, 30) if quick else (5000, 500, 300)
@@ -188,6 +263,7 @@ def run(args) -> int:
         report["rules_5000"]["chat_vs_shipped_median"] = round(
             report["rules_5000"]["chat"]["median_us"] / report["shipped"]["chat"]["median_us"], 2
         )
+    report["recording"] = bench_recording(shipped_dir, chat[: (500 if quick else 3000)])
     report["bench_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     report["console_peak_rss_mb"] = console_rss_mb(shipped_dir, chat[:200])
     if getattr(args, "json", False):
@@ -214,6 +290,16 @@ def format_report(r: dict) -> str:
         ("  300-word message", _lat(b["300_words"])),
         ("peak RSS", f"bench {r['bench_peak_rss_mb']} MB, console {r['console_peak_rss_mb']} MB"),
     ]
+    for name, d in r["recording"].items():
+        label = f"service.handle, records: {name}"
+        if "error" in d:
+            rows.append((label, f"not measured: {d['error'][:80]}"))
+            continue
+        extra = f"  (+{d['overhead_median_pct']}% vs none; queue drained {d['drain_s']} s later)" if "overhead_median_pct" in d else ""
+        rows.append((label, _lat(d) + extra))
+        if "with_dedupe" in d:
+            dd = d["with_dedupe"]
+            rows.append(("  + event-id dedupe claim", _lat(dd) + f"  (claim round trip ~{dd['claim_cost_median_us']:.0f} us)"))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 

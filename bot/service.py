@@ -82,7 +82,7 @@ class Service:
         reply = compose(knowledge, verdict)
         latency_ms = (time.perf_counter() - started) * 1000
         record_id = None
-        if not verdict.reason:  # empty or binary input is answered, not recorded
+        if verdict.reason not in ("empty", "binary"):  # nothing to classify: answered, not recorded
             record_id = uuid.uuid4().hex
             if self.store is not None:
                 self.store.add_triage(TriageRecord(
@@ -170,7 +170,7 @@ class Service:
             "# ones into knowledge/examples.yaml and run `triage-bot knowledge check`.",
             "examples:",
         ]
-        without_text = 0
+        without_text = exported = 0
         for d in items:
             label = _EXPORT_LABEL.get(d.feedback.choice)
             if label is None:
@@ -178,13 +178,14 @@ class Service:
             rec = d.record
             origin = f"record {rec.record_id}: bot said {rec.category}, user said {d.feedback.choice}; signals: {', '.join(rec.signal_ids) or 'none'}"
             if rec.text:
+                exported += 1
                 lines.append(f"  # {origin}")
                 lines.append("  - " + yaml.safe_dump({"text": rec.text, "label": label}, sort_keys=False, allow_unicode=True, width=1000).strip().replace("\n", "\n    "))
             else:
                 without_text += 1
                 lines.append(f"  # {origin} (text not stored)")
-        if len(lines) == 3:
-            lines[-1] = "examples: []"
+        if not exported:
+            lines[2] = "examples: []"
         return "\n".join(lines) + "\n", len(items), without_text
 
     def _cmd_feedback(self, msg: Incoming, arg: str, limits: Limits) -> Outgoing:

@@ -99,6 +99,20 @@ def write_knowledge(root: Path, files: dict) -> Path:
 
 
 @pytest.fixture
+def pg_schema():
+    """A fresh PostgreSQL schema (dropped afterwards); skipped only outside CI if the server is down."""
+    import uuid
+
+    from tests.store.store_helpers import pg_admin, require_pg
+
+    require_pg()
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    yield name
+    with pg_admin() as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+@pytest.fixture
 def mini_dir(tmp_path: Path) -> Path:
     """A fresh copy of the mini knowledge base in a temp directory (tests may edit it)."""
     return write_knowledge(tmp_path / "knowledge", copy.deepcopy(MINI))

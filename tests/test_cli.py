@@ -107,3 +107,26 @@ def test_core_imports_no_chat_sdk():
     code = "import bot.cli, bot.classify, bot.compose, sys; print([m for m in sys.modules if m.split('.')[0] in ('slack_bolt','slack_sdk','discord')])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=REPO, timeout=60)
     assert out.stdout.strip() == b"[]", out.stderr
+
+
+def test_stats_png_and_feedback_commands(mini_dir, tmp_path):
+    env = {"TRIAGE_DATA_DIR": str(tmp_path / "data"), "TRIAGE_STORE_TEXT": "1"}
+    out = run_cli(["console", "--knowledge", str(mini_dir)], b"who decides about surveillance?\nthe chatbot made up a citation\n", env)
+    record_id = out.stdout.decode().split("`feedback ")[1].split()[0]
+    run_cli(["console", "--knowledge", str(mini_dir)], f"feedback {record_id} technical\n".encode(), env)
+    png = tmp_path / "stats.png"
+    stats = run_cli(["stats", "--window", "7d", "--png", str(png), "--knowledge", str(mini_dir)], env_extra=env)
+    assert stats.returncode == 0, stats.stderr
+    assert "societal  " in stats.stdout.decode() and "Feedback agreement: 0% of 1 ratings" in stats.stdout.decode()
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
+    export = run_cli(["feedback", "export", "--knowledge", str(mini_dir)], env_extra=env)
+    assert yaml_examples(export.stdout) == [{"text": "who decides about surveillance?", "label": "technical"}]
+    fstats = run_cli(["feedback", "stats", "--knowledge", str(mini_dir)], env_extra=env).stdout.decode()
+    assert [line.split() for line in fstats.splitlines() if line.startswith("societal")] == [["societal", "0", "1", "0%"]]
+    assert run_cli(["stats", "--window", "5d", "--knowledge", str(mini_dir)], env_extra=env).returncode == 2
+
+
+def yaml_examples(raw: bytes):
+    import yaml
+
+    return yaml.safe_load(raw)["examples"]

@@ -7,22 +7,12 @@ unreachable and $CI is unset; in CI an unreachable server fails them.
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from pathlib import Path
 
 import pytest
 
 from bot.store import open_store
-from store_helpers import FAST, PG_URL, pg_admin, require_pg
-
-
-@pytest.fixture
-def pg_schema():
-    require_pg()
-    name = f"t_store_{uuid.uuid4().hex[:12]}"
-    yield name
-    with pg_admin() as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+from store_helpers import FAST, PG_URL, pg_admin
 
 
 class Target:

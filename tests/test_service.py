@@ -1,0 +1,252 @@
+"""The conversation service, driven as the adapters drive it, on real SQLite and PostgreSQL stores."""
+import json
+import logging
+
+import pytest
+import yaml
+
+from bot.config import Config, ConfigError, Roles, load_config
+from bot.logs import JsonFormatter, RedactFilter
+from bot.messages import ACTION, DM, MENTION, SLASH, Incoming, Limits
+from bot.reload import KnowledgeHolder
+from bot.service import Service, should_ignore
+from bot.store import open_store
+
+MOD = Roles(moderators={"slack": frozenset({"UMOD", "SMODS"}), "discord": frozenset({"R-MOD"})})
+
+
+def msg(text, user="U1", via=DM, event_id=None, platform="slack", roles=frozenset(), **flags):
+    return Incoming(platform, "T1", "C1", user, text, via, user_roles=roles, event_id=event_id, **flags)
+
+
+@pytest.fixture
+def make_service(mini_dir, tmp_path):
+    made = []
+
+    def make(store_dir=None, url=None, schema=None, **config):
+        store = open_store(url, store_dir or tmp_path / "data", **({"schema": schema} if schema else {}))
+        config.setdefault("roles", MOD)
+        service = Service(KnowledgeHolder(mini_dir, min_interval=0), store, Config(**config))
+        made.append(service)
+        return service
+
+    yield make
+    for s in made:
+        s.close()
+
+
+def test_should_ignore_is_the_single_loop_rule():
+    assert should_ignore(msg("x", from_us=True))
+    assert should_ignore(msg("x", is_bot=True))
+    assert not should_ignore(msg("x", is_bot=True, mentions_us=True))
+    assert should_ignore(msg("x", is_edit=True))
+    assert should_ignore(msg("x", is_unfurl=True))
+    assert not should_ignore(msg("x"))
+
+
+def test_triage_is_recorded_without_text_by_default(make_service):
+    service = make_service()
+    (out,) = service.handle(msg("the chatbot made up a citation", via=MENTION, event_id="Ev1"))
+    assert out.kind == "triage" and out.reply.category == "technical" and out.record_id
+    service.store.flush()
+    stats = service.store.stats(0)
+    assert stats.total == 1 and stats.by_category["technical"] == 1
+    (d,) = [r for r in [service.store.get_record(out.record_id)]]
+    assert d.signal_ids == ("hallucination",) and d.text is None and d.event_id == "Ev1"
+    assert d.knowledge_version == service.holder.current.version and d.latency_ms > 0
+
+
+def test_store_text_is_opt_in(make_service):
+    service = make_service(store_text=True)
+    (out,) = service.handle(msg("the chatbot made up a citation"))
+    service.store.flush()
+    assert service.store.get_record(out.record_id).text == "the chatbot made up a citation"
+
+
+def test_duplicate_event_answered_once_across_processes_sharing_a_store(make_service, tmp_path):
+    a = make_service(store_dir=tmp_path / "shared")
+    b = make_service(store_dir=tmp_path / "shared")
+    assert len(a.handle(msg("who decides?", event_id="Ev-retry"))) == 1
+    assert b.handle(msg("who decides?", event_id="Ev-retry")) == []
+    assert a.handle(msg("who decides?", event_id="Ev-retry")) == []
+
+
+def test_duplicate_event_on_postgres(make_service, tmp_path, pg_schema):
+    from tests.store.store_helpers import PG_URL
+
+    a = make_service(store_dir=tmp_path / "a", url=PG_URL, schema=pg_schema)
+    b = make_service(store_dir=tmp_path / "b", url=PG_URL, schema=pg_schema)
+    replies = a.handle(msg("who decides?", event_id="Ev-pg")) + b.handle(msg("who decides?", event_id="Ev-pg"))
+    assert len(replies) == 1
+    a.store.flush()
+    assert a.store.stats(0).total == 1
+
+
+def test_rate_limit_is_per_user_and_friendly(make_service):
+    service = make_service(rate_per_minute=1, rate_burst=2)
+    for _ in range(2):
+        assert service.handle(msg("who decides?"))[0].kind == "triage"
+    (limited,) = service.handle(msg("who decides?"))
+    assert limited.kind == "rate-limited" and limited.private and "try again" in limited.text
+    assert service.handle(msg("who decides?", user="U2"))[0].kind == "triage"
+
+
+def test_moderator_commands_check_roles(make_service, caplog):
+    service = make_service()
+    with caplog.at_level(logging.WARNING, logger="bot.service"):
+        (refused,) = service.handle(msg("reload", user="U1"))
+    assert refused.kind == "refused" and refused.private and "moderators" in refused.text
+    assert any(r.getMessage() == "command refused" and r.command == "reload" for r in caplog.records)
+    assert service.handle(msg("reload", user="UMOD"))[0].text.startswith("knowledge reloaded")
+    assert service.handle(msg("reload", user="U9", roles=frozenset({"SMODS"})))[0].kind == "notice"
+    (d,) = service.handle(msg("reload", user="D1", platform="discord", roles=frozenset({"R-MOD"}), via=SLASH))
+    assert d.kind == "notice"
+    assert service.handle(msg("feedback export", user="U1"))[0].kind == "refused"
+
+
+def test_reload_command_reports_a_bad_edit_and_keeps_serving(make_service, mini_dir):
+    service = make_service()
+    (mini_dir / "rules" / "bad.yaml").write_text("rules:\n  - id: x\n    concept: c\n    category: tecnical\n    phrases: ['x']\n")
+    (out,) = service.handle(msg("reload", user="UMOD"))
+    assert "rejected" in out.text and "rules/bad.yaml:4" in out.text and "did you mean 'technical'" in out.text
+    assert service.handle(msg("the chatbot made up a citation"))[0].reply.category == "technical"
+
+
+def test_message_action_triages_even_command_words(make_service):
+    service = make_service()
+    (out,) = service.handle(msg("help", via=ACTION))
+    assert out.kind == "triage" and out.reply.category == "unclear"
+
+
+def test_commands_and_bad_arguments(make_service):
+    service = make_service()
+    assert "Commands:" in service.handle(msg("help"))[0].text
+    assert "power-and-control" in service.handle(msg("topics"))[0].text
+    reading = service.handle(msg("reading algorithmic-bias"))[0]
+    assert reading.kind == "reading" and "https://reflexive-ai.github.io/research/r-algorithmic-bias/" in reading.text
+    bad = service.handle(msg("reading algoritmic-bias"))[0]
+    assert "did you mean 'algorithmic-bias'" in bad.text
+    stats = service.handle(msg("stats 12d"))[0]
+    assert stats.kind == "help" and "stats takes 7d, 30d, 90d" in stats.text and "Commands:" in stats.text
+    assert service.handle(msg("triage"))[0].kind == "help"
+    assert service.handle(msg("   "))[0].kind == "help"
+
+
+def test_feedback_flow_and_export(make_service):
+    service = make_service(store_text=True)
+    a = service.handle(msg("the chatbot made up a citation"))[0]
+    b = service.handle(msg("who decides about surveillance?"))[0]
+    c = service.handle(msg("a jailbreak"))[0]
+    service.store.flush()
+    assert service.feedback("slack", "U1", a.record_id, "right").text == "Thanks, recorded: right."
+    assert "should be both" in service.feedback("slack", "U2", b.record_id, "both").text
+    assert service.handle(msg(f"feedback {c.record_id} not-governance", user="U3"))[0].extra == {"choice": "not-governance"}
+    assert "couldn't find" in service.feedback("slack", "U1", "0" * 32, "right").text
+    assert "not a feedback choice" in service.feedback("slack", "U1", a.record_id, "meh").text
+    service.store.flush()
+    (export,) = service.handle(msg("feedback export", user="UMOD"))
+    assert export.private and "2 disagreement(s)" in export.text
+    data = yaml.safe_load(export.attachment.content)
+    assert sorted((e["text"], e["label"]) for e in data["examples"]) == [
+        ("a jailbreak", "unclear"), ("who decides about surveillance?", "both"),
+    ]
+    stats = service.handle(msg("stats 7d"))[0]
+    assert stats.chart.footer == "Feedback agreement: 33% of 3 ratings"
+    assert "technical" in stats.text and "█" in stats.text
+
+
+def test_export_without_stored_text_keeps_yaml_valid(make_service):
+    service = make_service()
+    a = service.handle(msg("the chatbot made up a citation"))[0]
+    service.store.flush()
+    service.feedback("slack", "U2", a.record_id, "societal")
+    service.store.flush()
+    content, count, without = service.export_feedback()
+    assert count == 1 and without == 1
+    assert yaml.safe_load(content) == {"examples": []}
+    assert f"record {a.record_id}: bot said technical, user said societal" in content
+
+
+def test_forget_me(make_service):
+    service = make_service()
+    service.handle(msg("who decides?", user="U5"))
+    service.handle(msg("who decides?", user="U6"))
+    service.store.flush()
+    (out,) = service.handle(msg("forget me", user="U5"))
+    assert out.private and "deleted 1 record" in out.text
+    assert service.store.stats(0).total == 1
+
+
+def test_stats_counts_and_weekly_trend(make_service):
+    service = make_service()
+    for text in ("who decides?", "who decides?", "the chatbot made up a citation", "good morning"):
+        service.handle(msg(text))
+    service.store.flush()
+    chart = service.stats_chart(30)
+    (by_category, topics, pitfalls, weekly) = chart.groups
+    assert {b.label: b.value for b in by_category[1]} == {"technical": 1, "societal": 2, "both": 0, "unclear": 1}
+    assert sum(b.value for b in weekly[1]) == 4
+
+
+def test_long_replies_are_split_to_platform_limits(make_service):
+    service = make_service()
+    (out,) = service.handle(msg("the chatbot made up a citation"), Limits(message_chars=120))
+    assert len(out.parts) > 1 and all(len(p) <= 120 for p in out.parts)
+    assert "".join(out.parts).replace("\n", "").replace(" ", "") == out.text.replace("\n", "").replace(" ", "")
+
+
+def test_logs_are_structured_and_never_carry_text(make_service, caplog):
+    service = make_service()
+    secret = "zebra-quartz the chatbot made up a citation"
+    with caplog.at_level(logging.DEBUG):
+        service.handle(msg(secret, event_id="Ev-log"))
+        service.store.flush()
+    assert "zebra" not in caplog.text
+    (rec,) = [r for r in caplog.records if r.getMessage() == "triage"]
+    line = json.loads(JsonFormatter().format(rec))
+    assert line["verdict"] == "technical" and line["signals"] == ["hallucination"]
+    assert line["event_id"] == "Ev-log" and line["platform"] == "slack" and line["latency_ms"] >= 0
+    assert "zebra" not in json.dumps(line)
+
+
+def test_secrets_are_redacted_from_logs():
+    record = logging.LogRecord("x", logging.INFO, "", 0, "token %s leaked", ("xoxb-1234567890-abcdefghij",), None)
+    RedactFilter().filter(record)
+    assert "xoxb" not in record.getMessage() and "[redacted]" in record.getMessage()
+
+
+def test_health(make_service):
+    h = make_service().health()
+    assert h["ok"] and h["rules"] == 8 and h["store"]["backend"] == "sqlite"
+
+
+def test_retention_purge(make_service):
+    clock = [1_000_000_000.0]
+    service = make_service(retention_days=1)
+    service.clock = lambda: clock[0]
+    service.handle(msg("who decides?"))
+    clock[0] += 3 * 86400
+    service.handle(msg("who decides?"))
+    service.store.flush()
+    assert service.purge() == 1
+    assert service.store.stats(0, clock[0] + 1).total == 1
+
+
+def test_config_file_and_environment(tmp_path):
+    path = tmp_path / "bot.toml"
+    path.write_text('store_text = true\nretention_days = 30\n[roles.moderators]\nslack = ["U1", "S2"]\ndiscord = ["111"]\n')
+    config = load_config(path, env={"TRIAGE_MODERATORS_DISCORD": "222,333", "TRIAGE_RATE_PER_MINUTE": "5"})
+    assert config.store_text and config.retention_days == 30 and config.rate_per_minute == 5
+    assert config.roles.is_moderator("slack", "U1") and config.roles.is_moderator("slack", "x", {"S2"})
+    assert not config.roles.is_moderator("discord", "x", {"111"}) and config.roles.is_moderator("discord", "x", {"333"})
+    yml = tmp_path / "bot.yaml"
+    yml.write_text("roles:\n  ethics_leads:\n    slack: U7\n")
+    assert load_config(yml, env={}).roles.is_ethics_lead("slack", "U7")
+    (tmp_path / "bad.toml").write_text("stor_text = true\n")
+    with pytest.raises(ConfigError, match="unknown setting 'stor_text'"):
+        load_config(tmp_path / "bad.toml", env={})
+    (tmp_path / "broken.yaml").write_text("roles: [\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(tmp_path / "broken.yaml", env={})
+    with pytest.raises(ConfigError, match="not a yes/no"):
+        load_config(None, env={"TRIAGE_STORE_TEXT": "perhaps"})

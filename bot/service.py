@@ -49,6 +49,7 @@ class Service:
         self.started = time.monotonic()
         self._purged = 0.0
         self._lock = threading.Lock()
+        self.on_reload = None  # front ends that can show it (the console) set a callback
 
     # -- the one entry point --------------------------------------------------------------
 
@@ -239,8 +240,15 @@ class Service:
 
     def _maybe_reload(self) -> None:
         event = self.holder.maybe_reload()
-        if event is not None and not event.ok:
-            log.warning("knowledge edit rejected", extra={"version": event.version})
+        if event is None:
+            return
+        if event.ok:
+            log.info("knowledge reloaded", extra={"version": event.version})
+        else:
+            errors = [str(p) for p in event.problems if p.level == "error"]
+            log.warning("knowledge edit rejected", extra={"version": event.version, "errors": errors[:20]})
+        if self.on_reload is not None:
+            self.on_reload(event)
 
     def _maybe_purge(self) -> None:
         now = time.monotonic()

@@ -130,3 +130,39 @@ def yaml_examples(raw: bytes):
     import yaml
 
     return yaml.safe_load(raw)["examples"]
+
+
+def test_console_hot_reload_reports_bad_edit_and_keeps_serving(mini_dir, tmp_path):
+    """A running console picks up edits; a broken one is reported with file:line."""
+    import time
+
+    env = dict(os.environ, TRIAGE_DATA_DIR=str(tmp_path))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "console", "--knowledge", str(mini_dir)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO, env=env,
+    )
+
+    def ask(text):
+        proc.stdin.write(text.encode() + b"\n")
+        proc.stdin.flush()
+        lines = []
+        while (line := proc.stdout.readline()) != b"---\n":
+            lines.append(line.decode())
+        return "".join(lines)
+
+    try:
+        assert "can't place this" in ask("a deepfake of the mayor")
+        (mini_dir / "rules" / "media.yaml").write_text(
+            "rules:\n  - id: deepfake\n    concept: synthetic media\n    category: societal\n    weight: 2\n    phrases: ['deepfake']\n"
+        )
+        time.sleep(1.1)  # the holder looks for changes at most once a second
+        assert "societal" in ask("a deepfake of the mayor")
+        (mini_dir / "rules" / "media.yaml").write_text("rules:\n  - id: deepfake\n    phrases: [on]\n")
+        time.sleep(1.1)
+        assert "societal" in ask("a deepfake of the mayor")  # last good knowledge still serves
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+    err = proc.stderr.read().decode()
+    assert "knowledge reloaded" in err
+    assert "knowledge edit rejected" in err and "rules/media.yaml:3:" in err

@@ -19,6 +19,7 @@ def run(args) -> int:
 
     moderator = ("console", USER) if getattr(args, "as_moderator", False) else None
     service = build_service(args, extra_moderator=moderator)
+    service.on_reload = lambda event: print(event.describe(), file=sys.stderr, flush=True)
     interactive = sys.stdin.isatty()
     if interactive:
         print(BANNER)

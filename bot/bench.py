@@ -76,14 +76,20 @@ def latency(knowledge: Knowledge, messages: list[str]) -> dict:
         t0 = time.perf_counter_ns()
         triage(knowledge, m)
         times.append((time.perf_counter_ns() - t0) / 1000.0)
-    total = time.perf_counter() - start
-    times.sort()
-    return {
-        "messages": len(messages),
+    return summary(times, time.perf_counter() - start)
+
+
+def summary(times_us: list[float], total_s: float | None = None) -> dict:
+    """Median, p99 and (given the wall time) throughput of a list of per-message timings."""
+    times = sorted(times_us)
+    out = {
+        "messages": len(times),
         "median_us": round(statistics.median(times), 1),
-        "p99_us": round(times[int(len(times) * 0.99) - 1], 1),
-        "per_second": round(len(messages) / total),
+        "p99_us": round(times[max(0, int(len(times) * 0.99) - 1)], 1),
     }
+    if total_s:
+        out["per_second"] = round(len(times) / total_s)
+    return out
 
 
 def naive_baseline(knowledge: Knowledge, messages: list[str]) -> dict:
@@ -97,8 +103,7 @@ def naive_baseline(knowledge: Knowledge, messages: list[str]) -> dict:
         low = m.lower()
         _ = [p for p in phrases if fuzz.partial_ratio(p, low) >= 90]
         times.append((time.perf_counter_ns() - t0) / 1000.0)
-    times.sort()
-    return {"messages": len(messages), "median_us": round(statistics.median(times), 1), "p99_us": round(times[int(len(times) * 0.99) - 1], 1)}
+    return summary(times)
 
 
 def timed(fn, repeat: int = 3):
@@ -152,18 +157,12 @@ def service_latency(service, messages: list[str], event_ids: bool) -> dict:
         t0 = time.perf_counter_ns()
         service.handle(Incoming("bench", "W", "C", f"U{n % 50}", m, DM, event_id=f"ev-{tag}-{n}" if event_ids else None))
         times.append((time.perf_counter_ns() - t0) / 1000.0)
-    total = time.perf_counter() - start
+    out = summary(times, time.perf_counter() - start)
     flush_start = time.perf_counter()
     if service.store is not None:
         service.store.flush(60)
-    times.sort()
-    return {
-        "messages": len(messages),
-        "median_us": round(statistics.median(times), 1),
-        "p99_us": round(times[int(len(times) * 0.99) - 1], 1),
-        "per_second": round(len(messages) / total),
-        "drain_s": round(time.perf_counter() - flush_start, 3),
-    }
+    out["drain_s"] = round(time.perf_counter() - flush_start, 3)
+    return out
 
 
 def bench_recording(knowledge_dir: Path, messages: list[str]) -> dict:

@@ -1,0 +1,27 @@
+"""The benchmark's own machinery (its figures live in the README, never in assertions)."""
+import shutil
+
+from bot.bench import generated_rules, latency, naive_baseline, sample_messages, summary
+from bot.check import check
+
+
+def test_generated_rule_base_is_valid_and_scales_the_index(mini_dir):
+    (mini_dir / "rules" / "generated.yaml").write_text(generated_rules(200))
+    report = check(mini_dir)
+    assert report.ok and len(report.knowledge.rules) == 208
+    assert not [w for w in report.warnings if "gen-" in w.message]  # synthetic phrases don't collide
+
+
+def test_measurements_cover_every_message(mini):
+    chat = sample_messages(mini, 40, None)
+    long = sample_messages(mini, 5, 300)
+    assert chat == sample_messages(mini, 40, None)  # deterministic input, comparable runs
+    assert all(len(m.split()) == 300 for m in long)
+    result = latency(mini, chat)
+    assert result["messages"] == 40 and result["median_us"] <= result["p99_us"]
+    assert naive_baseline(mini, chat[:5])["messages"] == 5
+
+
+def test_summary_percentiles():
+    s = summary([float(i) for i in range(1, 101)], total_s=2.0)
+    assert s == {"messages": 100, "median_us": 50.5, "p99_us": 99.0, "per_second": 50}

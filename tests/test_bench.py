@@ -1,5 +1,4 @@
 """The benchmark's own machinery (its figures live in the README, never in assertions)."""
-import shutil
 
 from bot.bench import generated_rules, latency, naive_baseline, sample_messages, summary
 from bot.check import check

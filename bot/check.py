@@ -102,35 +102,30 @@ def phrase_warnings(knowledge: Knowledge) -> list[Problem]:
                     if inner_cat != outer_cat:
                         warn(inner, f"{inner_cat} phrase '{inner.text}' (rule {inner_rule}) is inside {outer_cat} phrase '{outer.text}' (rule {outer_rule} at {outer.source}); the longer phrase wins there")
 
-    # Near-duplicates: equal once spaces go ("red team" / "redteam"), or one typing slip
-    # apart. A single edit cannot touch both the first and the last three letters of a
-    # phrase, so only phrases sharing one of those need comparing.
+    # Near-duplicates: phrases one typing slip apart, which are usually typos. (Spelling
+    # variants such as "labour"/"labor" are legitimate; the message says so.) A single edit
+    # cannot touch both the first and the last three letters, so only phrases sharing one of
+    # those are compared.
     flats: dict[str, tuple[str, ...]] = {}
-    reported: set[frozenset] = set()
-
-    def near(key_a, key_b) -> None:
-        pair = frozenset((key_a, key_b))
-        if pair not in reported:
-            reported.add(pair)
-            a, b = owners[key_a][0][0], owners[key_b][0][0]
-            warn(a, f"phrase '{a.text}' is a near-duplicate of '{b.text}' ({b.source})")
-
     buckets: dict[str, list[str]] = defaultdict(list)
     for key in owners:
-        if GAP in key:
-            continue
         flat = "".join(key)
-        if flat in flats:
-            near(key, flats[flat])
+        if GAP in key or len(flat) < _NEAR_MIN or flat in flats:
             continue
         flats[flat] = key
-        if len(flat) >= _NEAR_MIN:
-            buckets["<" + flat[:3]].append(flat)
-            buckets[">" + flat[-3:]].append(flat)
+        buckets["<" + flat[:3]].append(flat)
+        buckets[">" + flat[-3:]].append(flat)
+    reported: set[frozenset] = set()
     for bucket in buckets.values():
         for i, flat in enumerate(bucket[:-1]):
             for other, _, _ in process.extract(flat, bucket[i + 1 :], scorer=OSA.distance, score_cutoff=1, limit=None):
-                near(flats[other], flats[flat])
+                pair = frozenset((flat, other))
+                if pair in reported:
+                    continue
+                reported.add(pair)
+                a, b = owners[flats[other]][0][0], owners[flats[flat]][0][0]
+                warn(a, f"phrase '{a.text}' is one letter away from '{b.text}' ({b.source}): a typo? "
+                        "If both spellings are in real use, keep both")
     return out
 
 

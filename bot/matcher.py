@@ -18,7 +18,10 @@ from .normalise import GAP, MAX_GAP, Tokens
 
 RULE, PITFALL, CONTEXT, EXCLUSION, NEGATION, HEDGE = range(6)
 
-FUZZY_MIN_LEN = 6  # shorter words have too many real-word neighbours ("police" ~ "polici")
+# Typo tolerance only between long stems: shorter ones have real-word neighbours one edit
+# away ("payroll"~"parole", "recursion"~"recourse", "explore"~"explosive").
+FUZZY_MIN_LEN = 7
+FUZZY_TWO_EDITS_LEN = 10
 _FUZZY_CACHE_CAP = 50_000
 
 
@@ -65,7 +68,7 @@ class Matcher:
         self.vocab = frozenset(vocab)
         self._buckets: dict[str, list[str]] = {}
         for stem in sorted(vocab):
-            if len(stem) >= FUZZY_MIN_LEN - 1 and stem.isalpha():
+            if len(stem) >= FUZZY_MIN_LEN and stem.isalpha():
                 self._buckets.setdefault(stem[0], []).append(stem)
         self._fuzzy_cache: dict[str, str | None] = {}
 
@@ -75,18 +78,18 @@ class Matcher:
     def correct(self, stem: str) -> str | None:
         """The vocabulary stem a misspelt word most likely meant, or None.
 
-        Only long alphabetic words, same first letter, one edit (two for long words);
-        results are cached because chat vocabulary repeats.
+        Only long alphabetic words, same first letter, one edit (two when both are very
+        long); results are cached because chat vocabulary repeats.
         """
         if stem in self._fuzzy_cache:
             return self._fuzzy_cache[stem]
         found = None
         if len(stem) >= FUZZY_MIN_LEN and stem.isalpha():
-            limit = 1 if len(stem) < 9 else 2
+            limit = 1 if len(stem) < FUZZY_TWO_EDITS_LEN else 2
             bucket = self._buckets.get(stem[0])
             if bucket:
                 best = process.extractOne(stem, bucket, scorer=OSA.distance, score_cutoff=limit)
-                if best is not None:
+                if best is not None and (best[1] <= 1 or len(best[0]) >= FUZZY_TWO_EDITS_LEN):
                     found = best[0]
         if len(self._fuzzy_cache) >= _FUZZY_CACHE_CAP:
             self._fuzzy_cache.clear()

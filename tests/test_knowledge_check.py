@@ -119,8 +119,8 @@ def test_warnings_for_conflicting_and_near_duplicate_phrases(mini_dir):
     warns = "\n".join(str(p) for p in report.warnings)
     assert "phrase 'jailbreak' is in two categories: technical (rule jailbreak) and societal (rule w-soc" in warns
     assert "technical phrase 'hallucinate' (rule hallucination) is inside societal phrase 'hallucination rate'" in warns
-    assert "phrase 'redteaming' is a near-duplicate of 'red-teaming'" in warns
-    assert "phrase 'guardrail' is a near-duplicate of 'guardrial'" in warns
+    assert "phrase 'guardrail' is one letter away from 'guardrial'" in warns and "a typo?" in warns
+    assert "redteaming" not in warns  # a joined spelling is a real variant, not a typo
 
 
 def test_failing_examples_fail_the_check(mini_dir):

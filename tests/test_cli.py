@@ -166,3 +166,12 @@ def test_console_hot_reload_reports_bad_edit_and_keeps_serving(mini_dir, tmp_pat
     err = proc.stderr.read().decode()
     assert "knowledge reloaded" in err
     assert "knowledge edit rejected" in err and "rules/media.yaml:3:" in err
+
+
+def test_eval_shows_progress_on_long_files(mini_dir, tmp_path):
+    data = tmp_path / "long.jsonl"
+    data.write_text("\n".join(json.dumps({"text": f"who decides case {i}", "label": "societal"}) for i in range(250)))
+    out = run_cli(["eval", str(data), "--knowledge", str(mini_dir)])
+    assert out.returncode == 0
+    assert b"[" + b"#" * 30 + b"] 250/250" in out.stderr
+    assert b"macro-F1" in out.stdout and b"#" not in out.stdout

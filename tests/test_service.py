@@ -250,3 +250,25 @@ def test_config_file_and_environment(tmp_path):
         load_config(tmp_path / "broken.yaml", env={})
     with pytest.raises(ConfigError, match="not a yes/no"):
         load_config(None, env={"TRIAGE_STORE_TEXT": "perhaps"})
+
+
+def test_replies_go_on_while_the_database_is_down(mini_dir, tmp_path, caplog):
+    """PostgreSQL unreachable from the start: answers continue, records are spooled, health says so."""
+    import socket
+
+    with socket.socket() as s:  # a loopback port with nothing listening
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    store = open_store(f"postgresql://postgres@127.0.0.1:{dead}/test", tmp_path / "data", retry_initial=0.05, retry_max=0.2)
+    service = Service(KnowledgeHolder(mini_dir), store, Config(roles=MOD))
+    try:
+        with caplog.at_level(logging.WARNING):
+            replies = [service.handle(msg("the chatbot made up a citation", event_id=f"Ev{i}"))[0] for i in range(3)]
+            assert [r.reply.category for r in replies] == ["technical"] * 3
+            store.flush(2)
+        health = service.health()
+        assert not health["ok"] and health["store"]["spooled"] >= 3
+        assert any("spool" in r.getMessage().lower() for r in caplog.records)
+        assert service.handle(msg("the chatbot made up a citation", event_id="Ev0")) == []  # dedupe still holds in-process
+    finally:
+        service.close()

@@ -92,6 +92,7 @@ def phrase_warnings(knowledge: Knowledge) -> list[Problem]:
             else:
                 warn(phrase, f"phrase '{phrase.text}' repeats '{first.text}' in the same rule (they match the same words)")
 
+    inside: dict[tuple, list[tuple[Phrase, str, str]]] = defaultdict(list)
     for key, users in owners.items():
         if GAP in key or len(key) < 2:
             continue
@@ -100,7 +101,16 @@ def phrase_warnings(knowledge: Knowledge) -> list[Problem]:
             for start in range(len(key) - size + 1):
                 for inner, inner_rule, inner_cat in owners.get(key[start : start + size], ()):
                     if inner_cat != outer_cat:
-                        warn(inner, f"{inner_cat} phrase '{inner.text}' (rule {inner_rule}) is inside {outer_cat} phrase '{outer.text}' (rule {outer_rule} at {outer.source}); the longer phrase wins there")
+                        inside[inner, inner_rule, inner_cat].append((outer, outer_rule, outer_cat))
+    for (inner, inner_rule, inner_cat), outers in inside.items():
+        what = f"{inner_cat} phrase '{inner.text}' (rule {inner_rule}) is inside"
+        if len(outers) == 1:
+            (outer, outer_rule, outer_cat), = outers
+            warn(inner, f"{what} {outer_cat} phrase '{outer.text}' (rule {outer_rule} at {outer.source}); the longer phrase wins there")
+        else:
+            shown = ", ".join(f"'{o.text}' ({c}, rule {r})" for o, r, c in outers[:3])
+            more = f" and {len(outers) - 3} more" if len(outers) > 3 else ""
+            warn(inner, f"{what} {len(outers)} longer phrases of other categories: {shown}{more}; the longer phrases win there")
 
     # Near-duplicates: phrases one typing slip apart, which are usually typos. (Spelling
     # variants such as "labour"/"labor" are legitimate; the message says so.) A single edit

@@ -32,10 +32,20 @@ def decide(knowledge: Knowledge, tokens: Tokens, matches: Matches, notices: tupl
     ungated = any(not rules[h.owner].needs_ai_context for h in matches.rules)
     in_context = matches.ai_context or ungated
 
-    best: dict[int, Signal] = {}
+    # One span of text is one piece of evidence: where several rules match exactly the same
+    # words, only the heaviest counts (ties: the first rule in the files).
+    span_owner: dict[tuple[int, int], int] = {}
     for hit in matches.rules:
         rule = rules[hit.owner]
         if rule.needs_ai_context and not in_context:
+            continue
+        current = span_owner.get((hit.start, hit.end))
+        if current is None or (rule.weight, -hit.owner) > (rules[current].weight, -current):
+            span_owner[hit.start, hit.end] = hit.owner
+    best: dict[int, Signal] = {}
+    for hit in matches.rules:
+        rule = rules[hit.owner]
+        if span_owner.get((hit.start, hit.end)) != hit.owner:
             continue
         negated = _negated(tokens, matches, hit)
         hedged = _hedged(tokens, matches, hit)

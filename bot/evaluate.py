@@ -119,10 +119,14 @@ def evaluate(knowledge: Knowledge, items: list[Labeled], progress=None) -> EvalR
 
 
 def progress_bar(stream=sys.stderr, width: int = 30):
+    """Redrawn in place on a terminal; elsewhere (logs, CI) only the final line is written."""
+    live = stream.isatty()
+
     def show(done: int, total: int) -> None:
-        if done == total or done % max(1, total // 100) == 0:
+        if (live and done % max(1, total // 100) == 0) or done == total:
             filled = width * done // total
-            stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+            start = "\r" if live else ""
+            stream.write(f"{start}[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
             if done == total:
                 stream.write("\n")
             stream.flush()

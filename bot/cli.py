@@ -224,18 +224,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=lambda a: importlib.import_module("bot.bench").run(a))
 
     for name in _ADAPTER_COMMANDS:
-        p = sub.add_parser(name, parents=[common], help=f"run the {name} front end", add_help=False)
-        p.add_argument("rest", nargs=argparse.REMAINDER)
-        p.set_defaults(func=cmd_adapter)
+        p = sub.add_parser(name, parents=[common], help=f"run the {name} front end ({name} --help for its options)", add_help=False)
+        p.set_defaults(func=cmd_adapter, rest=[])
     return parser
 
 
 _ADAPTER_COMMANDS: tuple[str, ...] = ("slack", "discord")
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = build_parser()
+    argv = list(argv)
+    # Front ends parse their own flags (`triage-bot slack --http --port 3000`): argparse's
+    # REMAINDER refuses a leading option, so everything after the front end's name is handed
+    # over untouched.
+    rest = None
+    for i, word in enumerate(argv):
+        if word in _ADAPTER_COMMANDS:
+            argv, rest = argv[: i + 1], argv[i + 1 :]
+            break
     args = parser.parse_args(argv)
+    if rest is not None:
+        args.rest = rest
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
     if getattr(args, "knowledge", None) is None:
         args.knowledge = default_knowledge_dir()
     try:

@@ -35,6 +35,8 @@ FEEDBACK_LABELS = {
 }
 _EXPORT_LABEL = {"technical": "technical", "societal": "societal", "both": "both", "not-governance": "unclear"}
 _PURGE_EVERY_S = 3600.0
+RATE_NOTICE_EVERY_S = 30.0
+_PRIVATE_HEALTH = {"location", "spool_dir", "last_error"}
 
 
 class Service:
@@ -50,6 +52,7 @@ class Service:
         self._purged = 0.0
         self._lock = threading.Lock()
         self.on_reload = None  # front ends that can show it (the console) set a callback
+        self._limit_notices: dict[tuple[str, str], float] = {}
 
     # -- the one entry point --------------------------------------------------------------
 
@@ -60,8 +63,10 @@ class Service:
             log.info("duplicate event ignored", extra={"platform": msg.platform, "event_id": msg.event_id})
             return []
         if not self.limiter.allow(msg.platform, msg.user):
-            wait = self.limiter.retry_after(msg.platform, msg.user)
             log.info("rate limited", extra={"platform": msg.platform, "user": msg.user, "event_id": msg.event_id})
+            if not self._should_notify_limit(msg.platform, msg.user):
+                return []  # told them recently; answering every extra message would be the flood
+            wait = self.limiter.retry_after(msg.platform, msg.user)
             return [self._out("rate-limited", f"You're sending requests faster than I can take them; please try again in about {max(1, round(wait))} seconds.", limits, private=True)]
         self._maybe_reload()
         self._maybe_purge()
@@ -133,6 +138,7 @@ class Service:
         return self._out("stats", text_bars(chart), limits, chart=chart)
 
     def stats_chart(self, days: int) -> Chart:
+        self.store.flush(2.0)  # include what this process just recorded
         now = self.clock()
         s = self.store.stats(now - days * 86400, now)
         order = ("technical", "societal", "both", "unclear")
@@ -165,6 +171,7 @@ class Service:
 
     def export_feedback(self, since: float | None = None) -> tuple[str, int, int]:
         """Disagreements as `examples:` YAML for a moderator to review before adding."""
+        self.store.flush(2.0)  # feedback is written in the background; export what was clicked
         items = self.store.disagreements(since)
         lines = [
             "# Candidate knowledge examples from user feedback: review each one, then move the good",
@@ -214,9 +221,19 @@ class Service:
 
     # -- housekeeping ---------------------------------------------------------------------
 
-    def health(self) -> dict:
+    def preview(self, text: str):
+        """The reply for `text` without recording it: for re-drawing a reply a user already
+        has (sharing an ephemeral answer, acknowledging feedback in place)."""
+        knowledge = self.holder.current
+        return compose(knowledge, triage(knowledge, text))
+
+    def health(self, public: bool = False) -> dict:
+        """Readiness for the adapters' health endpoints. `public=True` leaves out database
+        locations, paths and error texts, for endpoints reachable from outside."""
         k = self.holder.current
         store = self.store.health() if self.store is not None else {"backend": "none", "ok": True}
+        if public:
+            store = {key: value for key, value in store.items() if key not in _PRIVATE_HEALTH}
         return {
             "ok": bool(store.get("ok", False)),
             "knowledge_version": k.version,
@@ -237,6 +254,18 @@ class Service:
         self.holder.stop()
         if self.store is not None:
             self.store.close()
+
+    def _should_notify_limit(self, platform: str, user: str) -> bool:
+        """One "slow down" notice per user per RATE_NOTICE_EVERY_S."""
+        now = time.monotonic()
+        key = (platform, user)
+        with self._lock:
+            if now - self._limit_notices.get(key, -RATE_NOTICE_EVERY_S) < RATE_NOTICE_EVERY_S:
+                return False
+            if len(self._limit_notices) > 10_000:
+                self._limit_notices.clear()
+            self._limit_notices[key] = now
+            return True
 
     def _maybe_reload(self) -> None:
         event = self.holder.maybe_reload()

@@ -88,6 +88,7 @@ def test_rate_limit_is_per_user_and_friendly(make_service):
         assert service.handle(msg("who decides?"))[0].kind == "triage"
     (limited,) = service.handle(msg("who decides?"))
     assert limited.kind == "rate-limited" and limited.private and "try again" in limited.text
+    assert service.handle(msg("who decides?")) == []  # told once; no reply flood
     assert service.handle(msg("who decides?", user="U2"))[0].kind == "triage"
 
 
@@ -272,3 +273,13 @@ def test_replies_go_on_while_the_database_is_down(mini_dir, tmp_path, caplog):
         assert service.handle(msg("the chatbot made up a citation", event_id="Ev0")) == []  # dedupe still holds in-process
     finally:
         service.close()
+
+
+def test_public_health_hides_locations_and_preview_records_nothing(make_service):
+    service = make_service()
+    assert "location" in service.health()["store"]
+    public = service.health(public=True)["store"]
+    assert not {"location", "spool_dir", "last_error"} & set(public) and public["backend"] == "sqlite"
+    reply = service.preview("the chatbot made up a citation")
+    service.store.flush()
+    assert reply.category == "technical" and service.store.stats(0).total == 0

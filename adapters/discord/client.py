@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import threading
-import time
 from typing import Any, Callable
 
 import discord
@@ -35,7 +33,6 @@ PLATFORM = "discord"
 LIMITS = Limits(message_chars=1900)
 EXTENSION = "adapters.discord.commands"
 DEFER_AFTER_S = 2.0  # Discord drops an interaction not answered within 3 s; defer well before
-LIMITED_NOTICE_EVERY_S = 30.0  # at most one "slow down" per user this often, for mentions and DMs
 
 
 def intents() -> discord.Intents:
@@ -79,8 +76,6 @@ class _TriageBot:
         self.discover_gateway = discover_gateway
         self.charts_as_png = charts_as_png
         self.errors: list[BaseException] = []  # unexpected failures, for tests and health
-        self._limited_told: dict[str, float] = {}
-        self._limited_lock = threading.Lock()
         self.tree.error(self._on_app_command_error)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -149,26 +144,14 @@ class _TriageBot:
             from_us=False,
         )
         def work() -> list[Post]:
-            outs = self.service.handle(incoming, LIMITS)
-            if any(o.kind == "rate-limited" for o in outs) and not self._may_notify_limited(incoming.user):
-                return []  # told them a moment ago: a flood of mentions must not become a flood of replies
-            return self._render(outs, True)
+            # The service answers a flood of mentions with one "slow down" notice, not a flood.
+            return self._render(self.service.handle(incoming, LIMITS), True)
 
         try:
             posts = await asyncio.to_thread(work)
             await self._deliver_to_message(message, posts, is_dm)
         except Exception as exc:  # noqa: BLE001 - one bad message must not stop the bot
             self._failed("message", exc, event_id=incoming.event_id)
-
-    def _may_notify_limited(self, user: str) -> bool:
-        now = time.monotonic()
-        with self._limited_lock:
-            if now - self._limited_told.get(user, -LIMITED_NOTICE_EVERY_S) < LIMITED_NOTICE_EVERY_S:
-                return False
-            if len(self._limited_told) > 10_000:
-                self._limited_told.clear()
-            self._limited_told[user] = now
-            return True
 
     async def _deliver_to_message(self, message: discord.Message, posts: list[Post], is_dm: bool) -> None:
         """Answers go to the channel as replies; in a guild channel, answers meant for the

@@ -65,7 +65,7 @@ def decide(knowledge: Knowledge, tokens: Tokens, matches: Matches, notices: tupl
             best[hit.owner] = signal
     signals = tuple(sorted(best.values(), key=lambda s: (-s.weight, s.rule_id)))
 
-    pitfalls = _pitfalls(knowledge, matches)
+    pitfalls = _pitfalls(knowledge, matches, signals)
     score = {"technical": 0.0, "societal": 0.0, "both": 0.0}
     for s in signals:
         score[s.category] += s.weight
@@ -119,10 +119,17 @@ def _hedged(tokens: Tokens, matches: Matches, hit: Hit) -> bool:
     return any(cue.end <= hit.start and tokens.clauses[cue.start] == clause for cue in matches.hedges)
 
 
-def _pitfalls(knowledge: Knowledge, matches: Matches) -> tuple[str, ...]:
+def _pitfalls(knowledge: Knowledge, matches: Matches, signals: tuple[Signal, ...]) -> tuple[str, ...]:
+    fired_rules = {s.rule_id for s in signals}
+    fired_categories = {s.category for s in signals}
     found: list[str] = []
     for p, prule in enumerate(knowledge.pitfall_rules):
-        if prule.pitfall not in found and all((p, g) in matches.pitfall_groups for g in range(len(prule.groups))):
+        if prule.pitfall in found:
+            continue
+        if all(
+            (p, g) in matches.pitfall_groups or group.rules & fired_rules or group.categories & fired_categories
+            for g, group in enumerate(prule.groups)
+        ):
             found.append(prule.pitfall)
     return tuple(found)
 

@@ -61,11 +61,22 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Group:
+    """One condition of a pitfall rule: any of its phrases is in the message, or any of its
+    rules (or any rule of its categories) fired. Referring to rules reuses their whole
+    vocabulary instead of repeating it."""
+
+    phrases: tuple[Phrase, ...] = ()
+    rules: frozenset[str] = frozenset()
+    categories: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class PitfallRule:
     id: str
     pitfall: str
     concept: str
-    groups: tuple[tuple[Phrase, ...], ...]  # every group must match
+    groups: tuple[Group, ...]  # every group must match
     source: str
 
 
@@ -263,6 +274,7 @@ _READING_KEYS = ("title", "url", "summary", "categories", "topics", "pitfalls")
 _RULE_KEYS = ("id", "concept", "category", "weight", "topics", "needs_ai_context", "phrases")
 _PITFALL_RULE_KEYS = ("id", "pitfall", "concept", "all")
 _EXAMPLE_KEYS = ("text", "label", "pitfall", "no_signals")
+_GROUP_KEYS = ("phrases", "rules", "categories")
 _INTERVENTION_KEYS = ("name", "when", "what")
 
 
@@ -513,13 +525,24 @@ class _Reader:
             if pitfall:
                 self.refs.append(("pitfall", pitfall, self.file, e.line_of("pitfall")))
             groups = e.get("all")
-            parsed: list[tuple[Phrase, ...]] = []
+            parsed: list[Group] = []
             if not isinstance(groups, YList) or not groups:
-                self.error(e.line_of("all"), f"{what} needs 'all': a list of phrase lists, each of which must match")
+                self.error(e.line_of("all"), f"{what} needs 'all': a list of groups (phrase lists, or {{rules: [...]}} / {{categories: [...]}}), each of which must match")
             else:
                 for g, group in enumerate(groups):
-                    parsed.append(self.phrases(group, groups.line_of(g), f"group {g + 1} of {what}"))
+                    parsed.append(self._group(group, groups.line_of(g), f"group {g + 1} of {what}"))
             self.pitfall_rules.append(PitfallRule(ident, pitfall, self.text(e, "concept", what), tuple(parsed), self.where(e.line)))
+
+    def _group(self, value, line: int, what: str) -> Group:
+        if not isinstance(value, YMap):
+            return Group(phrases=self.phrases(value, line, what))
+        self.allowed(value, _GROUP_KEYS, what)
+        if not any(k in value for k in _GROUP_KEYS):
+            self.error(line, f"{what} needs 'phrases', 'rules' or 'categories'")
+        phrases = self.phrases(value["phrases"], value.line_of("phrases"), what) if "phrases" in value else ()
+        rules = self.ids(value, "rules", "rule", what)
+        categories = self.ids(value, "categories", "category", what)
+        return Group(phrases, frozenset(rules), frozenset(categories))
 
     def _read_examples(self, value, line: int, section: str) -> None:
         for e in self._list_entries(value, line, section):
@@ -557,6 +580,7 @@ class _Reader:
         if self.unparsed:
             return None  # references into a file we could not read would all look broken
         known = {
+            "rule": {r.id for r in self.rules},
             "category": set(CATEGORIES),
             "topic": set(self.topics),
             "pitfall": set(self.pitfalls),

@@ -54,7 +54,7 @@ class Matcher:
                 self._add(phrase, RULE, r)
         for p, prule in enumerate(knowledge.pitfall_rules):
             for g, group in enumerate(prule.groups):
-                for phrase in group:
+                for phrase in group.phrases:
                     self._add(phrase, PITFALL, p, g)
         lang = knowledge.language
         for kind, phrases in ((CONTEXT, lang.ai_context), (EXCLUSION, lang.exclusions),

@@ -92,7 +92,7 @@ def strip_markup(text: str) -> str:
     text = _EMOJI.sub(" ", text)
     for escaped, plain in _HTML_ESCAPES:
         text = text.replace(escaped, plain)
-    return text
+    return text.replace("&", " and ")  # "trust&safety", "R&D": the word people mean
 
 
 def fold(text: str) -> str:

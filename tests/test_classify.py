@@ -128,3 +128,24 @@ def test_huge_and_binary_messages(mini):
     assert v.category == "technical" and v.notices
     b = triage(mini, bytes(range(0, 32)) * 10)
     assert b.reason == "binary" and "binary" in compose(mini, b).headline
+
+
+def test_pitfall_groups_can_refer_to_rules_and_categories(mini_dir):
+    from bot.knowledge import load_knowledge
+
+    (mini_dir / "rules" / "more.yaml").write_text(
+        "pitfall_rules:\n"
+        "  - id: experts-settle-bias\n    pitfall: deferring-to-experts\n    concept: c\n"
+        "    all:\n      - rules: [bias]\n      - categories: [societal]\n      - phrases: ['the engineers']\n"
+    )
+    knowledge, problems = load_knowledge(mini_dir)
+    assert knowledge is not None, [str(p) for p in problems]
+    v = triage(knowledge, "the model is biased and the engineers should say who decides")
+    assert "deferring-to-experts" in v.pitfalls
+    assert "deferring-to-experts" not in triage(knowledge, "the model is biased and the engineers know").pitfalls
+
+
+def test_ampersand_reads_as_and(mini):
+    from bot.normalise import tokenize
+
+    assert tokenize("trust&safety R&amp;D").words == ("trust", "and", "safety", "r", "and", "d")

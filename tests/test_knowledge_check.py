@@ -147,3 +147,15 @@ def test_invalid_utf8_file(mini_dir):
     (mini_dir / "bin.yaml").write_bytes(b"rules:\n  - id: \xff\xfe\n")
     _, errs = errors_of(mini_dir)
     assert any(e.startswith("bin.yaml:2:") and "UTF-8" in e for e in errs)
+
+
+def test_pitfall_group_references_are_checked(mini_dir):
+    (mini_dir / "rules" / "zz.yaml").write_text(
+        "pitfall_rules:\n  - id: p1\n    pitfall: merged-mandates\n    concept: c\n    all:\n"
+        "      - rules: [halucination]\n      - categories: [societl]\n      - {phrase: ['x']}\n"
+    )
+    _, errs = errors_of(mini_dir)
+    text = "\n".join(errs)
+    assert "rules/zz.yaml:6: error: unknown rule 'halucination' (did you mean 'hallucination'?)" in text
+    assert "rules/zz.yaml:7: error: unknown category 'societl' (did you mean 'societal'?)" in text
+    assert "unknown key 'phrase' in group 3 of pitfall rule 'p1' (did you mean 'phrases'?)" in text

@@ -76,6 +76,9 @@ class Service:
         if command.name in commands.MODERATOR_COMMANDS and not self.config.roles.is_moderator(msg.platform, msg.user, msg.user_roles):
             log.warning("command refused", extra={"platform": msg.platform, "channel": msg.channel, "user": msg.user, "command": command.name})
             return [self._out("refused", f"Sorry, `{command.name}` is for moderators only. If you think you should have it, ask an admin to add you to the moderators in the bot's config.", limits, private=True)]
+        if command.name == "stats" and not self._may_see_stats(msg):
+            log.warning("command refused", extra={"platform": msg.platform, "channel": msg.channel, "user": msg.user, "command": "stats"})
+            return [self._out("refused", "Sorry, stats are for ethics leads and moderators here. Ask an admin if you need them.", limits, private=True)]
         handler = getattr(self, "_cmd_" + command.name.replace(" ", "_"))
         return [handler(msg, command.arg, limits)]
 
@@ -254,6 +257,14 @@ class Service:
         self.holder.stop()
         if self.store is not None:
             self.store.close()
+
+    def _may_see_stats(self, msg: Incoming) -> bool:
+        """Stats are open until ethics leads are configured for the platform; then they are
+        for ethics leads and moderators (they show what the organisation is worried about)."""
+        roles = self.config.roles
+        if not roles.ethics_leads.get(msg.platform):
+            return True
+        return roles.is_ethics_lead(msg.platform, msg.user, msg.user_roles)
 
     def _should_notify_limit(self, platform: str, user: str) -> bool:
         """One "slow down" notice per user per RATE_NOTICE_EVERY_S."""

@@ -283,3 +283,15 @@ def test_public_health_hides_locations_and_preview_records_nothing(make_service)
     reply = service.preview("the chatbot made up a citation")
     service.store.flush()
     assert reply.category == "technical" and service.store.stats(0).total == 0
+
+
+def test_stats_are_for_ethics_leads_once_they_are_configured(make_service):
+    open_service = make_service()
+    assert open_service.handle(msg("stats 7d", user="U1"))[0].kind == "stats"
+    roles = Roles(moderators={"slack": frozenset({"UMOD"})}, ethics_leads={"slack": frozenset({"ULEAD", "SLEADS"})})
+    service = make_service(roles=roles)
+    assert service.handle(msg("stats 7d", user="U1"))[0].kind == "refused"
+    assert service.handle(msg("stats 7d", user="ULEAD"))[0].kind == "stats"
+    assert service.handle(msg("stats", user="U2", roles=frozenset({"SLEADS"})))[0].kind == "stats"
+    assert service.handle(msg("stats", user="UMOD"))[0].kind == "stats"
+    assert service.handle(msg("stats", user="D1", platform="discord"))[0].kind == "stats"  # none configured there

@@ -407,11 +407,21 @@ class SlackAdapter:
         return self.service.preview(text)
 
     async def _roles(self, incoming: Incoming) -> frozenset[str]:
-        """The user's Slack user groups among the configured moderator groups (ids "S..."),
-        looked up only for moderator commands (needs usergroups:read; cached 5 minutes)."""
-        allowed = self.service.config.roles.moderators.get(PLATFORM, frozenset())
+        """The user's Slack user groups among the configured moderator and ethics-lead groups
+        (ids "S..."), looked up only for the commands those roles gate (needs usergroups:read;
+        cached 5 minutes)."""
+        if incoming.via == ACTION:
+            return frozenset()
+        roles = self.service.config.roles
+        name = parse(incoming.text).name
+        if name in MODERATOR_COMMANDS:
+            allowed = roles.moderators.get(PLATFORM, frozenset())
+        elif name == "stats":
+            allowed = roles.ethics_leads.get(PLATFORM, frozenset()) | roles.moderators.get(PLATFORM, frozenset())
+        else:
+            return frozenset()
         groups = sorted(g for g in allowed if g.startswith("S"))
-        if not groups or incoming.user in allowed or incoming.via == ACTION or parse(incoming.text).name not in MODERATOR_COMMANDS:
+        if not groups or incoming.user in allowed:
             return frozenset()
         found = set()
         for group in groups:

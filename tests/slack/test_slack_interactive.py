@@ -2,6 +2,8 @@
 feedback buttons, moderator commands, stats."""
 from __future__ import annotations
 
+import yaml
+
 from tests.fakes import slack_payloads as sp
 from tests.fakes.slack_api import FakeSlackAPI, message_texts
 from tests.slack.kit import MOD_GROUP, MODERATOR, TECHNICAL, action_ids, button, wait_until
@@ -170,6 +172,21 @@ def test_moderators_by_user_id_and_by_user_group(serve, slack: FakeSlackAPI) -> 
     assert "moderators only" not in hook.text
     [lookup] = slack.calls("usergroups.users.list")
     assert lookup["usergroup"] == MOD_GROUP
+
+
+def test_stats_for_ethics_leads_by_user_group(serve, slack: FakeSlackAPI, tmp_path) -> None:
+    roles = {"moderators": {"slack": [MODERATOR]}, "ethics_leads": {"slack": ["SLEADS"]}}
+    config = tmp_path / "leads.yaml"
+    config.write_text(yaml.safe_dump({"data_dir": str(tmp_path / "leads"), "roles": roles}))
+    app = serve(config=config)
+    slack.set_response("usergroups.users.list", {"ok": True, "users": ["ULEAD"]})
+    _slash(app, slack, "stats 7d", key="s1", user_id="UOTHER")
+    [hook] = slack.wait_for("response_url", key="s1")
+    assert "ethics leads and moderators" in hook.text
+    _slash(app, slack, "stats 7d", key="s2", user_id="ULEAD")
+    [hook] = slack.wait_for("response_url", key="s2")
+    assert "Triage stats" in hook.blocks[0]["text"]["text"]
+    assert [c["usergroup"] for c in slack.calls("usergroups.users.list")] == ["SLEADS"]  # cached after one lookup
 
 
 def test_stats_as_text_bars_in_a_code_block(serve, slack: FakeSlackAPI) -> None:

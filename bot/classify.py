@@ -74,8 +74,8 @@ def decide(knowledge: Knowledge, tokens: Tokens, matches: Matches, notices: tupl
 
     topic_weight: dict[str, float] = {}
     for s in signals:
-        for t in s.topics:
-            topic_weight[t] = topic_weight.get(t, 0.0) + s.weight
+        for rank, t in enumerate(s.topics):  # a rule lists its main topic first
+            topic_weight[t] = topic_weight.get(t, 0.0) + s.weight / (1 + rank)
     topics = tuple(sorted(topic_weight, key=lambda t: (-topic_weight[t], t)))
     if category == "unclear":
         topics = ()

@@ -149,3 +149,14 @@ def test_ampersand_reads_as_and(mini):
     from bot.normalise import tokenize
 
     assert tokenize("trust&safety R&amp;D").words == ("trust", "and", "safety", "r", "and", "d")
+
+
+def test_a_rules_first_topic_is_its_main_one(mini_dir):
+    from bot.knowledge import load_knowledge
+
+    (mini_dir / "rules" / "more.yaml").write_text(
+        "rules:\n  - id: one-holder\n    concept: c\n    category: both\n    weight: 2\n"
+        "    topics: [power-and-control, concentration]\n    phrases: ['only the ceo can']\n"
+    )
+    knowledge, _ = load_knowledge(mini_dir)
+    assert triage(knowledge, "only the ceo can stop the model").topics == ("power-and-control", "concentration")

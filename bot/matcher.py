@@ -1,8 +1,8 @@
 """Find rule phrases in a message: the "match" step of the flow.
 
 All phrases (rules, pitfall groups, AI-context words, exclusions, negation and hedge cues)
-go into one index keyed by their first stem, so a message costs one dict lookup per word
-plus a short walk for the few phrases that start there. Typo tolerance is per word and
+go into one index keyed by their first stem (first two for longer phrases), so a message
+costs two dict lookups per word plus a short walk for the few phrases that start there. Typo tolerance is per word and
 only for words the rule vocabulary does not know, never a fuzzy scan of the whole message
 (which would find "ai" inside "said").
 """
@@ -48,7 +48,11 @@ class Matches:
 
 class Matcher:
     def __init__(self, knowledge: Knowledge) -> None:
+        # Single words (and phrases with a gap right after the first word) are keyed by their
+        # stem; longer phrases by their first two stems, so a common first word such as "the"
+        # or "who" does not make every message walk hundreds of phrases.
         self.index: dict[str, list[tuple[tuple[str, ...], int, int, int, Phrase]]] = {}
+        self.index2: dict[tuple[str, str], list[tuple[tuple[str, ...], int, int, int, Phrase]]] = {}
         for r, rule in enumerate(knowledge.rules):
             for phrase in rule.phrases:
                 self._add(phrase, RULE, r)
@@ -61,10 +65,7 @@ class Matcher:
                               (NEGATION, lang.negations), (HEDGE, lang.hedges)):  # fmt: skip
             for phrase in phrases:
                 self._add(phrase, kind, -1)
-        # Longest phrases first, so a walk can stop at the first exclusion that covers a word.
-        for entries in self.index.values():
-            entries.sort(key=lambda e: -len(e[0]))
-        vocab = {stem for entries in self.index.values() for e in entries for stem in e[0] if stem != GAP}
+        vocab = {stem for table in (self.index, self.index2) for entries in table.values() for e in entries for stem in e[0] if stem != GAP}
         self.vocab = frozenset(vocab)
         self._buckets: dict[str, list[str]] = {}
         for stem in sorted(vocab):
@@ -73,7 +74,12 @@ class Matcher:
         self._fuzzy_cache: dict[str, str | None] = {}
 
     def _add(self, phrase: Phrase, kind: int, owner: int, group: int = 0) -> None:
-        self.index.setdefault(phrase.key[0], []).append((phrase.key, kind, owner, group, phrase))
+        key = phrase.key
+        entry = (key, kind, owner, group, phrase)
+        if len(key) >= 2 and key[1] != GAP:
+            self.index2.setdefault((key[0], key[1]), []).append(entry)
+        else:
+            self.index.setdefault(key[0], []).append(entry)
 
     def correct(self, stem: str) -> str | None:
         """The vocabulary stem a misspelt word most likely meant, or None.
@@ -107,17 +113,22 @@ class Matcher:
                     stems[i] = fixed
                     corrected[i] = fixed
         hits: list[Hit] = []
-        index = self.index
+        index, index2 = self.index, self.index2
         n = len(stems)
         for i in range(n):
             entries = index.get(stems[i])
-            if not entries:
-                continue
-            for key, kind, owner, group, phrase in entries:
-                end = _walk(stems, i, key)
-                if end:
-                    fuzzy = any(k in corrected for k in range(i, end))
-                    hits.append(Hit(kind, owner, group, i, end, phrase, fuzzy))
+            if entries:
+                for key, kind, owner, group, phrase in entries:
+                    end = i + 1 if len(key) == 1 else _walk(stems, i, key)
+                    if end:
+                        hits.append(Hit(kind, owner, group, i, end, phrase, any(k in corrected for k in range(i, end))))
+            if i + 1 < n:
+                entries = index2.get((stems[i], stems[i + 1]))
+                if entries:
+                    for key, kind, owner, group, phrase in entries:
+                        end = i + 2 if len(key) == 2 else _walk(stems, i, key)
+                        if end:
+                            hits.append(Hit(kind, owner, group, i, end, phrase, any(k in corrected for k in range(i, end))))
         blocked = set()
         for h in hits:
             if h.kind == EXCLUSION:

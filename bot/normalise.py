@@ -33,6 +33,7 @@ _EMOJI = re.compile(r":[a-z0-9_+\-]*[a-z][a-z0-9_+\-]*:", re.I)
 _HTML_ESCAPES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
 _CLAUSE_BREAK = re.compile(r"[.;:!?\n]+|,\s*(?:but|however|although|though|yet)\b|\s+but\s+")
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+_JUNK = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")  # control chars (Cc) but tab/newlines, and U+FFFD
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ def prepare(raw: str | bytes) -> Prepared:
         )
         text = text[:MAX_CHARS]
     sample = text[:4096]
-    junk = sum(1 for ch in sample if ch == "\ufffd" or (unicodedata.category(ch) == "Cc" and ch not in "\n\r\t"))
+    junk = len(_JUNK.findall(sample))
     if junk > max(3, len(sample) // 10):
         return Prepared("", tuple(notices), "binary")
     return Prepared(text, tuple(notices))

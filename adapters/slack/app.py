@@ -1,5 +1,5 @@
 """The Slack front end: bolt listeners that translate Slack payloads into `Incoming` and
-render each `Outgoing` back, in HTTP mode (see `web.py`) or Socket Mode (`socket.py`).
+render each `Outgoing` back, in HTTP mode (see `web.py`) or Socket Mode (`socket_mode.py`).
 
 Every listener follows one pattern: acknowledge at once, then start a tracked task that
 calls the (synchronous) Service in a worker thread and talks to Slack. Bolt runs with

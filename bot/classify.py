@@ -28,6 +28,32 @@ def triage(knowledge: Knowledge, text: str | bytes) -> Verdict:
 
 def decide(knowledge: Knowledge, tokens: Tokens, matches: Matches, notices: tuple[str, ...] = ()) -> Verdict:
     scoring = knowledge.scoring
+    signals = _signals(knowledge, tokens, matches)
+    pitfalls = _pitfalls(knowledge, matches, signals)
+    score = {"technical": 0.0, "societal": 0.0, "both": 0.0}
+    for s in signals:
+        score[s.category] += s.weight
+    score["both"] += scoring.pitfall_weight * len(pitfalls)
+    category, confidence, reason = _decide(score, scoring)
+
+    topic_weight: dict[str, float] = {}
+    for s in signals:
+        for rank, t in enumerate(s.topics):  # a rule lists its main topic first
+            topic_weight[t] = topic_weight.get(t, 0.0) + s.weight / (1 + rank)
+    topics = tuple(sorted(topic_weight, key=lambda t: (-topic_weight[t], t)))
+    if category == "unclear":
+        topics = ()
+    readings = _readings(knowledge, category, topics, pitfalls)
+    return Verdict(
+        category, confidence, signals, topics, pitfalls, readings,
+        {k: round(v, 3) for k, v in score.items()}, notices, reason,
+    )  # fmt: skip
+
+
+def _signals(knowledge: Knowledge, tokens: Tokens, matches: Matches) -> tuple[Signal, ...]:
+    """Rule hits -> weighted signals: gated words need an AI context, each rule counts once
+    (its best hit), and negation, hedging and typo correction lower the weight."""
+    scoring = knowledge.scoring
     rules = knowledge.rules
     ungated = any(not rules[h.owner].needs_ai_context for h in matches.rules)
     in_context = matches.ai_context or ungated
@@ -63,27 +89,8 @@ def decide(knowledge: Knowledge, tokens: Tokens, matches: Matches, notices: tupl
         current = best.get(hit.owner)
         if current is None or signal.weight > current.weight:
             best[hit.owner] = signal
-    signals = tuple(sorted(best.values(), key=lambda s: (-s.weight, s.rule_id)))
+    return tuple(sorted(best.values(), key=lambda s: (-s.weight, s.rule_id)))
 
-    pitfalls = _pitfalls(knowledge, matches, signals)
-    score = {"technical": 0.0, "societal": 0.0, "both": 0.0}
-    for s in signals:
-        score[s.category] += s.weight
-    score["both"] += scoring.pitfall_weight * len(pitfalls)
-    category, confidence, reason = _decide(score, scoring)
-
-    topic_weight: dict[str, float] = {}
-    for s in signals:
-        for rank, t in enumerate(s.topics):  # a rule lists its main topic first
-            topic_weight[t] = topic_weight.get(t, 0.0) + s.weight / (1 + rank)
-    topics = tuple(sorted(topic_weight, key=lambda t: (-topic_weight[t], t)))
-    if category == "unclear":
-        topics = ()
-    readings = _readings(knowledge, category, topics, pitfalls)
-    return Verdict(
-        category, confidence, signals, topics, pitfalls, readings,
-        {k: round(v, 3) for k, v in score.items()}, notices, reason,
-    )  # fmt: skip
 
 
 def _decide(score: dict[str, float], scoring) -> tuple[str, float, str]:

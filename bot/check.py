@@ -112,10 +112,10 @@ def phrase_warnings(knowledge: Knowledge) -> list[Problem]:
             more = f" and {len(outers) - 3} more" if len(outers) > 3 else ""
             warn(inner, f"{what} {len(outers)} longer phrases of other categories: {shown}{more}; the longer phrases win there")
 
-    # Near-duplicates: phrases one typing slip apart, which are usually typos. (Spelling
-    # variants such as "labour"/"labor" are legitimate; the message says so.) A single edit
-    # cannot touch both the first and the last three letters, so only phrases sharing one of
-    # those are compared.
+    # Near-duplicates: the same phrase but for one long word one typing slip away, which is
+    # usually a typo. (Spelling variants such as "labour"/"labor" are legitimate; the message
+    # says so.) A single edit cannot touch both the first and the last three letters, so only
+    # phrases sharing one of those are compared.
     flats: dict[str, tuple[str, ...]] = {}
     buckets: dict[str, list[str]] = defaultdict(list)
     for key in owners:
@@ -130,13 +130,22 @@ def phrase_warnings(knowledge: Knowledge) -> list[Problem]:
         for i, flat in enumerate(bucket[:-1]):
             for other, _, _ in process.extract(flat, bucket[i + 1 :], scorer=OSA.distance, score_cutoff=1, limit=None):
                 pair = frozenset((flat, other))
-                if pair in reported:
+                if pair in reported or not _one_word_slip(flats[flat], flats[other]):
                     continue
                 reported.add(pair)
                 a, b = owners[flats[other]][0][0], owners[flats[flat]][0][0]
                 warn(a, f"phrase '{a.text}' is one letter away from '{b.text}' ({b.source}): a typo? "
                         "If both spellings are in real use, keep both")
     return out
+
+
+def _one_word_slip(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Same words but one, and that one long enough that one edit is likely a slip of the
+    keyboard rather than a different word ("hid"/"hide", "lose"/"lost")."""
+    if len(a) != len(b):
+        return False
+    differing = [(x, y) for x, y in zip(a, b) if x != y]
+    return len(differing) == 1 and min(len(differing[0][0]), len(differing[0][1])) >= _NEAR_MIN
 
 
 def format_report(report: CheckReport, directory: Path) -> str:

@@ -134,7 +134,9 @@ def _pitfalls(knowledge: Knowledge, matches: Matches, signals: tuple[Signal, ...
         if prule.pitfall in found:
             continue
         if all(
-            (p, g) in matches.pitfall_groups or group.rules & fired_rules or group.categories & fired_categories
+            (p, g) in matches.pitfall_groups
+            or not group.rules.isdisjoint(fired_rules)
+            or not group.categories.isdisjoint(fired_categories)
             for g, group in enumerate(prule.groups)
         ):
             found.append(prule.pitfall)

@@ -295,3 +295,16 @@ def test_stats_are_for_ethics_leads_once_they_are_configured(make_service):
     assert service.handle(msg("stats", user="U2", roles=frozenset({"SLEADS"})))[0].kind == "stats"
     assert service.handle(msg("stats", user="UMOD"))[0].kind == "stats"
     assert service.handle(msg("stats", user="D1", platform="discord"))[0].kind == "stats"  # none configured there
+
+
+def test_record_ids_are_unique_within_and_across_processes():
+    import subprocess
+    import sys
+
+    from bot.service import new_record_id
+
+    here = {new_record_id() for _ in range(10_000)}
+    code = "from bot.service import new_record_id; print(' '.join(new_record_id() for _ in range(1000)))"
+    other = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split())
+    assert len(here) == 10_000 and len(other) == 1000 and not here & other
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in list(here)[:10])

@@ -51,6 +51,7 @@ class Service:
         self.limiter = RateLimiter(self.config.rate_per_minute, self.config.rate_burst)
         self.started = time.monotonic()
         self._purged = 0.0
+        self._purger: threading.Thread | None = None
         self._lock = threading.Lock()
         self.on_reload = None  # front ends that can show it (the console) set a callback
         self._limit_notices: dict[tuple[str, str], float] = {}
@@ -256,6 +257,8 @@ class Service:
 
     def close(self) -> None:
         self.holder.stop()
+        if self._purger is not None:
+            self._purger.join(10.0)  # let a running purge finish before its store closes
         if self.store is not None:
             self.store.close()
 
@@ -299,7 +302,8 @@ class Service:
             if now - self._purged < _PURGE_EVERY_S:
                 return
             self._purged = now
-        threading.Thread(target=self._purge_quietly, name="retention-purge", daemon=True).start()
+        self._purger = threading.Thread(target=self._purge_quietly, name="retention-purge", daemon=True)
+        self._purger.start()
 
     def _purge_quietly(self) -> None:
         try:

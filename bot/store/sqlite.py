@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import migrate
-from ._engine import SQLStore, check_data_dir
+from ._engine import SQLStore, check_data_dir, log
 from .base import StoreError
 
 FILENAME = "triage.sqlite3"
@@ -51,6 +51,8 @@ class SQLiteStore(SQLStore):
         self._local = threading.local()
         self._holders: weakref.WeakSet[_Holder] = weakref.WeakSet()
         self._holders_lock = threading.Lock()
+        self._idle = threading.Condition()
+        self._in_use = 0
         try:
             conn = self._connect()
             try:
@@ -105,9 +107,18 @@ class SQLiteStore(SQLStore):
 
     @contextmanager
     def _acquire(self):
-        if self._closed:
-            raise StoreError("store is closed")
-        yield self._thread_conn()
+        # Count users so close() never closes a connection another thread is inside: with
+        # check_same_thread=False that crashes the process instead of raising.
+        with self._idle:
+            if self._closed:
+                raise StoreError("store is closed")
+            self._in_use += 1
+        try:
+            yield self._thread_conn()
+        finally:
+            with self._idle:
+                self._in_use -= 1
+                self._idle.notify_all()
 
     def _writer_conn(self) -> sqlite3.Connection:
         return self._thread_conn()
@@ -122,6 +133,10 @@ class SQLiteStore(SQLStore):
                 pass
 
     def _close_connections(self) -> None:
+        with self._idle:  # _closed is already set: no new users; wait for the current ones
+            if not self._idle.wait_for(lambda: self._in_use == 0, timeout=10.0):
+                log.error("store close: a database call is still running after 10 s; leaving its connection open")
+                return
         with self._holders_lock:
             holders = list(self._holders)
         for holder in holders:

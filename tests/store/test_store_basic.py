@@ -328,3 +328,35 @@ def test_bad_record_is_set_aside_without_blocking_others(store, target, caplog):
     rejected = target.data_dir.glob("spool*/rejected.jsonl")
     lines = [l for f in rejected for l in f.read_text().splitlines()]
     assert len(lines) == 1 and bad.record_id in lines[0]
+
+
+def test_close_waits_for_a_call_in_another_thread(tmp_path):
+    """close() must not pull a connection out from under a running query (it used to crash
+    the process when the service's retention purge overlapped shutdown)."""
+    import threading
+
+    from bot.store import open_store
+
+    for attempt in range(5):
+        store = open_store(None, tmp_path / str(attempt))
+        for _ in range(3000):
+            store.add_triage(rec())
+        store.flush()
+        started, results = threading.Event(), []
+
+        def query_repeatedly():
+            started.set()
+            while True:
+                try:
+                    results.append(store.stats(0).total)
+                except Exception as exc:  # StoreError once closed: expected, and not a crash
+                    results.append(type(exc).__name__)
+                    return
+
+        worker = threading.Thread(target=query_repeatedly)
+        worker.start()
+        started.wait()
+        store.close()
+        worker.join(10)
+        assert not worker.is_alive()
+        assert set(results) <= {3000, "StoreError"} and results[-1] == "StoreError"

@@ -112,11 +112,11 @@ def _decide(score: dict[str, float], scoring) -> tuple[str, float, str]:
 
 
 def _negated(tokens: Tokens, matches: Matches, hit: Hit) -> bool:
+    """A negation cue shortly before the hit, in the same clause. A cue inside the matched
+    phrase ("no way to appeal", "won't tell me how") is part of the concept, not a negation."""
     clause = tokens.clauses[hit.start]
     for cue in matches.negations:
         if cue.end <= hit.start and hit.start - cue.end <= NEGATION_WINDOW and tokens.clauses[cue.start] == clause:
-            return True
-        if cue.start >= hit.start and cue.end <= hit.end:  # "can't override": cue inside the phrase
             return True
     return False
 

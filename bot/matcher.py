@@ -14,7 +14,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from .knowledge import Knowledge, Phrase
-from .normalise import GAP, MAX_GAP, Tokens
+from .normalise import EXACT, GAP, MAX_GAP, Tokens, _stemmer
 
 RULE, PITFALL, CONTEXT, EXCLUSION, NEGATION, HEDGE = range(6)
 
@@ -53,6 +53,7 @@ class Matcher:
         # or "who" does not make every message walk hundreds of phrases.
         self.index: dict[str, list[tuple[tuple[str, ...], int, int, int, Phrase]]] = {}
         self.index2: dict[tuple[str, str], list[tuple[tuple[str, ...], int, int, int, Phrase]]] = {}
+        self.exact_first = False  # some phrase starts with an exact word: look words up too
         for r, rule in enumerate(knowledge.rules):
             for phrase in rule.phrases:
                 self._add(phrase, RULE, r)
@@ -65,7 +66,10 @@ class Matcher:
                               (NEGATION, lang.negations), (HEDGE, lang.hedges)):  # fmt: skip
             for phrase in phrases:
                 self._add(phrase, kind, -1)
-        vocab = {stem for table in (self.index, self.index2) for entries in table.values() for e in entries for stem in e[0] if stem != GAP}
+        vocab = {
+            _stemmer(stem[1:]) if stem.startswith(EXACT) else stem
+            for table in (self.index, self.index2) for entries in table.values() for e in entries for stem in e[0] if stem != GAP
+        }  # fmt: skip
         self.vocab = frozenset(vocab)
         self._buckets: dict[str, list[str]] = {}
         for stem in sorted(vocab):
@@ -76,7 +80,9 @@ class Matcher:
     def _add(self, phrase: Phrase, kind: int, owner: int, group: int = 0) -> None:
         key = phrase.key
         entry = (key, kind, owner, group, phrase)
-        if len(key) >= 2 and key[1] != GAP:
+        if key[0].startswith(EXACT):
+            self.exact_first = True
+        if len(key) >= 2 and key[1] != GAP and not key[0].startswith(EXACT) and not key[1].startswith(EXACT):
             self.index2.setdefault((key[0], key[1]), []).append(entry)
         else:
             self.index.setdefault(key[0], []).append(entry)
@@ -115,18 +121,22 @@ class Matcher:
         hits: list[Hit] = []
         index, index2 = self.index, self.index2
         n = len(stems)
+        words = tokens.words
         for i in range(n):
             entries = index.get(stems[i])
+            if self.exact_first:
+                exact = index.get(EXACT + words[i])
+                entries = (entries or []) + exact if exact else entries
             if entries:
                 for key, kind, owner, group, phrase in entries:
-                    end = i + 1 if len(key) == 1 else _walk(stems, i, key)
+                    end = i + 1 if len(key) == 1 else _walk(stems, words, i, key)
                     if end:
                         hits.append(Hit(kind, owner, group, i, end, phrase, any(k in corrected for k in range(i, end))))
             if i + 1 < n:
                 entries = index2.get((stems[i], stems[i + 1]))
                 if entries:
                     for key, kind, owner, group, phrase in entries:
-                        end = i + 2 if len(key) == 2 else _walk(stems, i, key)
+                        end = i + 2 if len(key) == 2 else _walk(stems, words, i, key)
                         if end:
                             hits.append(Hit(kind, owner, group, i, end, phrase, any(k in corrected for k in range(i, end))))
         blocked = set()
@@ -151,8 +161,9 @@ class Matcher:
         return Matches(tuple(_most_specific(rules)), frozenset(groups), context, tuple(negations), tuple(hedges), corrected)
 
 
-def _walk(stems: list[str], i: int, key: tuple[str, ...]) -> int:
-    """End index (exclusive) if `key` matches at position i, else 0. GAP skips up to MAX_GAP words."""
+def _walk(stems: list[str], words: tuple[str, ...], i: int, key: tuple[str, ...]) -> int:
+    """End index (exclusive) if `key` matches at position i, else 0. GAP skips up to MAX_GAP
+    words; an EXACT token compares the word as written instead of its stem."""
     pos = i + 1
     n = len(stems)
     k = 1
@@ -161,18 +172,24 @@ def _walk(stems: list[str], i: int, key: tuple[str, ...]) -> int:
         if want == GAP:
             want = key[k + 1]
             limit = min(n, pos + MAX_GAP + 1)
-            while pos < limit and stems[pos] != want:
+            while pos < limit and not _same(stems, words, pos, want):
                 pos += 1
             if pos >= limit:
                 return 0
             k += 2
             pos += 1
             continue
-        if pos >= n or stems[pos] != want:
+        if pos >= n or not _same(stems, words, pos, want):
             return 0
         pos += 1
         k += 1
     return pos
+
+
+def _same(stems: list[str], words: tuple[str, ...], pos: int, want: str) -> bool:
+    if want[0] == EXACT:
+        return words[pos] == want[1:]
+    return stems[pos] == want
 
 
 def _most_specific(hits: list[Hit]) -> list[Hit]:

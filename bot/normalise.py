@@ -15,6 +15,7 @@ import Stemmer  # PyStemmer: the Snowball project's own C implementation
 
 MAX_CHARS = 8000  # longer messages are cut here, and the reply says so
 GAP = "\x00gap"  # stands for "..." inside a rule phrase: up to MAX_GAP other words
+EXACT = "="  # "=emailed" in a rule phrase matches that word form only, not its stem
 
 MAX_GAP = 3
 
@@ -33,6 +34,7 @@ _EMOJI = re.compile(r":[a-z0-9_+\-]*[a-z][a-z0-9_+\-]*:", re.I)
 _HTML_ESCAPES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
 _CLAUSE_BREAK = re.compile(r"[.;:!?\n]+|,\s*(?:but|however|although|though|yet)\b|\s+but\s+")
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+_PHRASE_WORD = re.compile(r"=?([^\W_]+(?:'[^\W_]+)*)")
 _JUNK = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")  # control chars (Cc) but tab/newlines, and U+FFFD
 
 
@@ -157,7 +159,9 @@ def _phrase_key(phrase: str) -> tuple[str, ...]:
     for n, part in enumerate(parts):
         if n and key and key[-1] != GAP:
             key.append(GAP)
-        key.extend(_stemmer(w) for w in _WORD.findall(fold(part)))
+        for m in _PHRASE_WORD.finditer(fold(part)):
+            word = m.group(1)
+            key.append(EXACT + word if m.group(0).startswith(EXACT) else _stemmer(word))
     while key and key[-1] == GAP:
         key.pop()
     while key and key[0] == GAP:

@@ -160,3 +160,33 @@ def test_a_rules_first_topic_is_its_main_one(mini_dir):
     )
     knowledge, _ = load_knowledge(mini_dir)
     assert triage(knowledge, "only the ceo can stop the model").topics == ("power-and-control", "concentration")
+
+
+def test_exact_word_forms_where_stemming_would_merge_words(mini_dir):
+    from bot.knowledge import load_knowledge
+
+    (mini_dir / "rules" / "more.yaml").write_text(
+        "rules:\n  - id: agent-sent\n    concept: an agent acted\n    category: technical\n    weight: 2\n"
+        "    phrases: ['=emailed', 'the agent ... =emailed', 'wired =funds']\n"
+    )
+    knowledge, problems = load_knowledge(mini_dir)
+    assert knowledge is not None, [str(p) for p in problems]
+    fired = lambda text: [s.span for s in triage(knowledge, text).signals]  # noqa: E731
+    assert fired("the bot emailed every customer") == ["emailed"]
+    assert fired("the bot reads my emails") == []  # the stem "email" is not enough
+    assert fired("the agent then quietly emailed them") == ["the agent then quietly emailed"]
+    assert fired("it wired funds abroad") == ["wired funds"] and fired("it wired fund abroad") == []
+
+
+def test_a_negation_inside_the_phrase_is_part_of_the_concept(mini_dir):
+    from bot.knowledge import load_knowledge
+
+    (mini_dir / "rules" / "more.yaml").write_text(
+        "rules:\n  - id: no-appeal\n    concept: no recourse\n    category: societal\n    weight: 2\n"
+        "    phrases: ['no way to appeal']\n"
+    )
+    knowledge, _ = load_knowledge(mini_dir)
+    (s,) = triage(knowledge, "there is no way to appeal the decision").signals
+    assert not s.negated and s.weight == 2.0
+    (t,) = triage(knowledge, "it is not that there is no way to appeal").signals
+    assert t.negated  # a cue before the phrase still negates it

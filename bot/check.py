@@ -148,8 +148,9 @@ def _one_word_slip(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     return len(differing) == 1 and min(len(differing[0][0]), len(differing[0][1])) >= _NEAR_MIN
 
 
-def format_report(report: CheckReport, directory: Path) -> str:
-    lines = [str(p) for p in sorted(report.problems, key=lambda p: (p.level != "error", p.file, p.line))]
+def format_report(report: CheckReport, directory: Path, quiet: bool = False) -> str:
+    shown = report.errors if quiet else report.problems
+    lines = [str(p) for p in sorted(shown, key=lambda p: (p.level != "error", p.file, p.line))]
     k = report.knowledge
     if k is None:
         lines.append(f"{directory}: {len(report.errors)} error(s); the knowledge was not loaded")

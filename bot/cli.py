@@ -43,7 +43,7 @@ def cmd_check(args) -> int:
     directory = Path(args.dir) if args.dir else args.knowledge
     started = time.perf_counter()
     report = check(directory)
-    print(format_report(report, directory))
+    print(format_report(report, directory, quiet=args.quiet))
     print(f"checked in {time.perf_counter() - started:.2f}s")
     return 0 if report.ok else 1
 
@@ -203,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     ksub = p.add_subparsers(dest="knowledge_command", required=True)
     c = ksub.add_parser("check", parents=[common], help="validate a knowledge directory and run its examples")
     c.add_argument("dir", nargs="?", help="directory to check (default: --knowledge)")
+    c.add_argument("--quiet", action="store_true", help="errors and the summary only, no warnings")
     c.set_defaults(func=cmd_check)
 
     p = sub.add_parser("stats", parents=[common], help="what concerns were raised (for ethics leads)")

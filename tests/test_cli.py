@@ -91,6 +91,10 @@ def test_eval_reads_examples_yaml(mini_dir, capsys):
 
 def test_knowledge_check_exit_codes(mini_dir, capsys):
     assert main(["knowledge", "check", str(mini_dir)]) == 0
+    assert "warning:" in capsys.readouterr().out
+    assert main(["knowledge", "check", "--quiet", str(mini_dir)]) == 0
+    quiet = capsys.readouterr().out
+    assert "warning:" not in quiet and "1 warning(s)" in quiet
     (mini_dir / "rules" / "bad.yaml").write_text("rules:\n  - id: Bad Id\n")
     assert main(["knowledge", "check", str(mini_dir)]) == 1
     out = capsys.readouterr().out

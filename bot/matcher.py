@@ -8,7 +8,9 @@ only for words the rule vocabulary does not know, never a fuzzy scan of the whol
 """
 from __future__ import annotations
 
+import gzip
 from dataclasses import dataclass
+from pathlib import Path
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -18,11 +20,28 @@ from .normalise import EXACT, GAP, MAX_GAP, Tokens, _stemmer
 
 RULE, PITFALL, CONTEXT, EXCLUSION, NEGATION, HEDGE = range(6)
 
-# Typo tolerance only between long stems: shorter ones have real-word neighbours one edit
-# away ("payroll"~"parole", "recursion"~"recourse", "explore"~"explosive").
-FUZZY_MIN_LEN = 7
-FUZZY_TWO_EDITS_LEN = 10
+# Typo tolerance applies to words that are not real English words (see english_words) and
+# whose stems have at least 5 letters; two edits only between stems of 9 letters or more.
+# Without the word list, real words one edit from a rule word got "corrected" ("payroll" ~
+# "parole", "context" ~ "content"); with it, the threshold can be this low.
+FUZZY_MIN_LEN = 5
+FUZZY_TWO_EDITS_LEN = 9
 _FUZZY_CACHE_CAP = 50_000
+_ENGLISH_WORDS = Path(__file__).with_name("data") / "english-words.txt.gz"
+_english: frozenset[str] | None = None
+
+
+def english_words() -> frozenset[str]:
+    """Real English words (5+ letters), read once per process: typo tolerance must never
+    "correct" a real word ("context" into "content", "project" into "protect")."""
+    global _english
+    if _english is None:
+        try:
+            with gzip.open(_ENGLISH_WORDS, "rt", encoding="ascii") as fh:
+                _english = frozenset(fh.read().split())
+        except OSError:
+            _english = frozenset()  # without the list, typo tolerance is merely less careful
+    return _english
 
 
 @dataclass(frozen=True)
@@ -76,6 +95,7 @@ class Matcher:
             if len(stem) >= FUZZY_MIN_LEN and stem.isalpha():
                 self._buckets.setdefault(stem[0], []).append(stem)
         self._fuzzy_cache: dict[str, str | None] = {}
+        self.english = english_words()
 
     def _add(self, phrase: Phrase, kind: int, owner: int, group: int = 0) -> None:
         key = phrase.key
@@ -112,8 +132,9 @@ class Matcher:
         stems = list(tokens.stems)
         corrected: dict[int, str] = {}
         vocab = self.vocab
+        english = self.english
         for i, stem in enumerate(stems):
-            if stem not in vocab and len(stem) >= FUZZY_MIN_LEN:
+            if stem not in vocab and len(stem) >= FUZZY_MIN_LEN and tokens.words[i] not in english:
                 fixed = self.correct(stem)
                 if fixed is not None:
                     stems[i] = fixed

@@ -190,3 +190,16 @@ def test_a_negation_inside_the_phrase_is_part_of_the_concept(mini_dir):
     assert not s.negated and s.weight == 2.0
     (t,) = triage(knowledge, "it is not that there is no way to appeal").signals
     assert t.negated  # a cue before the phrase still negates it
+
+
+def test_typo_tolerance_never_corrects_a_real_word(mini_dir):
+    from bot.knowledge import load_knowledge
+
+    (mini_dir / "rules" / "more.yaml").write_text(
+        "rules:\n  - id: protect\n    concept: protection\n    category: societal\n    weight: 2\n    phrases: ['protected']\n"
+    )
+    knowledge, _ = load_knowledge(mini_dir)
+    assert triage(knowledge, "the model project is done").signals == ()  # "project" is a word
+    (s,) = triage(knowledge, "the model is not protectd").signals  # "protectd" is a typo
+    assert s.fuzzy and s.rule_id == "protect"
+    assert "project" in knowledge.matcher.english and "protectd" not in knowledge.matcher.english

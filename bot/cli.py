@@ -28,7 +28,7 @@ def default_knowledge_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "knowledge"
 
 
-def _holder(args) -> KnowledgeHolder:
+def load_holder(args) -> KnowledgeHolder:
     try:
         return KnowledgeHolder(args.knowledge)
     except KnowledgeError as exc:
@@ -49,14 +49,14 @@ def cmd_check(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    knowledge = _holder(args).current
+    knowledge = load_holder(args).current
     text = " ".join(args.text) if args.text else sys.stdin.read()
     print(plain(compose(knowledge, triage(knowledge, text))))
     return 0
 
 
 def cmd_classify(args) -> int:
-    holder = _holder(args)
+    holder = load_holder(args)
     out = sys.stdout
     if not args.jsonl:
         text = " ".join(args.text) if args.text else sys.stdin.read()
@@ -84,7 +84,7 @@ def _classified(knowledge, ident, text: str) -> dict:
 def cmd_eval(args) -> int:
     from .evaluate import evaluate, format_result, progress_bar, read_labeled
 
-    knowledge = _holder(args).current
+    knowledge = load_holder(args).current
     path = Path(args.file)
     if not path.is_file():
         print(f"error: no such file: {path}", file=sys.stderr)

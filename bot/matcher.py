@@ -62,7 +62,6 @@ class Matches:
     ai_context: bool  # an AI-context phrase is present
     negations: tuple[Hit, ...]
     hedges: tuple[Hit, ...]
-    corrected: dict  # token index -> vocabulary stem it was read as
 
 
 class Matcher:
@@ -179,7 +178,7 @@ class Matcher:
                 negations.append(h)
             elif h.kind == HEDGE:
                 hedges.append(h)
-        return Matches(tuple(_most_specific(rules)), frozenset(groups), context, tuple(negations), tuple(hedges), corrected)
+        return Matches(tuple(_most_specific(rules)), frozenset(groups), context, tuple(negations), tuple(hedges))
 
 
 def _walk(stems: list[str], words: tuple[str, ...], i: int, key: tuple[str, ...]) -> int:

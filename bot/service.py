@@ -284,8 +284,12 @@ class Service:
 
     def _maybe_reload(self) -> None:
         event = self.holder.maybe_reload()
-        if event is None:
-            return
+        if event is not None:
+            self.report_reload(event)
+
+    def report_reload(self, event) -> None:
+        """One place that tells operators about a reload, whether a message or the background
+        watcher noticed the edit: rejected edits are logged with their file:line errors."""
         if event.ok:
             log.info("knowledge reloaded", extra={"version": event.version})
         else:

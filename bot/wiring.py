@@ -21,7 +21,7 @@ def build_service(args, *, watch: bool = False, extra_moderator: tuple[str, str]
     A store that cannot be opened is not fatal: triage goes on without records, and the
     problem is logged, because answering people matters more than counting them.
     """
-    from .cli import _holder
+    from .cli import load_holder
 
     try:
         config = load_config(getattr(args, "config", None))
@@ -33,13 +33,14 @@ def build_service(args, *, watch: bool = False, extra_moderator: tuple[str, str]
         mods = dict(config.roles.moderators)
         mods[platform] = mods.get(platform, frozenset()) | {user}
         config = Config(**{**config.__dict__, "roles": Roles(mods, config.roles.ethics_leads)})
-    holder: KnowledgeHolder = _holder(args)
-    if watch:
-        holder.watch(on_event=lambda e: log.info(e.describe().splitlines()[0]))
+    holder: KnowledgeHolder = load_holder(args)
     try:
         store = open_store(config.database_url, config.data_dir)
     except StoreError as exc:
         log.error("record store unavailable; triage continues without records", extra={"error": str(exc)})
         print(f"warning: {exc}; continuing without records", file=sys.stderr)
         store = None
-    return Service(holder, store, config)
+    service = Service(holder, store, config)
+    if watch:
+        holder.watch(on_event=service.report_reload)
+    return service

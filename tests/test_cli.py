@@ -4,7 +4,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 
 from bot.cli import main
 from tests.conftest import REPO

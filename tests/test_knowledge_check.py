@@ -1,5 +1,4 @@
 """`knowledge check`: every problem a moderator can make gets a file:line message."""
-import pytest
 
 from bot.check import check, format_report
 from bot.knowledge import load_knowledge

@@ -308,3 +308,21 @@ def test_record_ids_are_unique_within_and_across_processes():
     other = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split())
     assert len(here) == 10_000 and len(other) == 1000 and not here & other
     assert all(len(i) == 32 and int(i, 16) >= 0 for i in list(here)[:10])
+
+
+def test_background_watcher_logs_a_rejected_edit_with_file_and_line(mini_dir, tmp_path, caplog):
+    """Chat bots watch the knowledge directory between messages; a bad edit must reach the
+    logs with its file:line, as it does when a message triggers the reload."""
+    import threading
+
+    service = Service(KnowledgeHolder(mini_dir), open_store(None, tmp_path / "data"), Config(roles=MOD))
+    seen = threading.Event()
+    try:
+        with caplog.at_level(logging.WARNING, logger="bot.service"):
+            service.holder.watch(interval=0.05, on_event=lambda e: (service.report_reload(e), seen.set()))
+            (mini_dir / "rules" / "bad.yaml").write_text("rules:\n  - id: x\n    concept: c\n    category: technical\n    phrases: [yes]\n")
+            assert seen.wait(5)
+        (record,) = [r for r in caplog.records if r.getMessage() == "knowledge edit rejected"]
+        assert any(e.startswith("rules/bad.yaml:5:") for e in record.errors)
+    finally:
+        service.close()

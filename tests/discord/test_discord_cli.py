@@ -10,7 +10,6 @@ import sys
 import time
 
 import aiohttp
-import pytest
 
 from discord_kit import REPO, FakeDiscord, answer, ask, live, write_config
 from fakes import discord_payloads as P

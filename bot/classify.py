@@ -1,146 +1,54 @@
-"""Matches -> Verdict: weigh the evidence and decide.
+"""The whole flow for one message: text -> normalise -> features -> decision -> Verdict.
 
-The decision is deliberately simple arithmetic over rule weights, so that a moderator can
-predict it: each rule counts once (its best hit); negated, hedged and typo-corrected hits
-count less but are kept and shown; "both" needs real evidence on both sides.
+The learned decision (bot/model.py) makes the call from the rules' evidence, the words and
+the embedding together. When the knowledge has too few examples to learn from (a fresh or
+test knowledge directory), the rules decide alone, as they did before there was a model;
+the Verdict says which ("decided_by"), and `triage-bot eval` compares the two.
 """
 from __future__ import annotations
 
-import math
-
+from .features import Features, extract
 from .knowledge import Knowledge
-from .matcher import Hit, Matches
-from .normalise import Tokens, prepare, tokenize
-from .verdict import Signal, Verdict
-
-NEGATION_WINDOW = 3  # words between a negation cue and the hit it negates
+from .normalise import prepare, tokenize
+from .verdict import Verdict
 
 
-def triage(knowledge: Knowledge, text: str | bytes) -> Verdict:
-    """The whole flow for one message: text -> normalise -> match -> Verdict."""
+def triage(knowledge: Knowledge, text: str | bytes, explain: bool = True) -> Verdict:
     prepared = prepare(text)
     if prepared.rejected:
         return Verdict("unclear", 1.0, notices=prepared.notices, reason=prepared.rejected)
-    tokens = tokenize(prepared.text)
-    matches = knowledge.matcher.match(tokens)
-    return decide(knowledge, tokens, matches, prepared.notices)
+    return decide(knowledge, extract(knowledge, tokenize(prepared.text)), prepared.notices, explain)
 
 
-def decide(knowledge: Knowledge, tokens: Tokens, matches: Matches, notices: tuple[str, ...] = ()) -> Verdict:
-    scoring = knowledge.scoring
-    signals = _signals(knowledge, tokens, matches)
-    pitfalls = _pitfalls(knowledge, matches, signals)
-    score = {"technical": 0.0, "societal": 0.0, "both": 0.0}
-    for s in signals:
-        score[s.category] += s.weight
-    score["both"] += scoring.pitfall_weight * len(pitfalls)
-    category, confidence, reason = _decide(score, scoring)
-
+def decide(knowledge: Knowledge, f: Features, notices: tuple[str, ...] = (), explain: bool = True) -> Verdict:
+    ev = f.rules
+    model = knowledge.model
+    if model is None:
+        category, confidence, pitfalls, reasons = ev.category, ev.confidence, ev.pitfalls, ev.signals
+        extra: dict = {"decided_by": "rules"}
+        reason = ev.reason
+    else:
+        d = model.decide(f, knowledge, explain)
+        category, confidence, pitfalls, reasons = d.category, d.confidence, d.pitfalls, d.reasons
+        extra = {
+            "decided_by": "model",
+            "probabilities": {k: round(v, 4) for k, v in d.probabilities.items()},
+            "words": d.words,
+            "closest": d.closest,
+        }
+        reason = ("abstained" if d.abstained else "model") if category == "unclear" else ""
     topic_weight: dict[str, float] = {}
-    for s in signals:
-        for rank, t in enumerate(s.topics):  # a rule lists its main topic first
-            topic_weight[t] = topic_weight.get(t, 0.0) + s.weight / (1 + rank)
+    if category != "unclear":
+        for s in reasons:
+            for rank, t in enumerate(s.topics):  # a rule lists its main topic first
+                topic_weight[t] = topic_weight.get(t, 0.0) + s.weight / (1 + rank)
     topics = tuple(sorted(topic_weight, key=lambda t: (-topic_weight[t], t)))
-    if category == "unclear":
-        topics = ()
-    readings = _readings(knowledge, category, topics, pitfalls)
     return Verdict(
-        category, confidence, signals, topics, pitfalls, readings,
-        {k: round(v, 3) for k, v in score.items()}, notices, reason,
+        category, round(confidence, 3), ev.signals, topics, pitfalls,
+        _readings(knowledge, category, topics, pitfalls),
+        {k: round(v, 3) for k, v in ev.scores.items()}, notices, reason,
+        reasons=reasons, rules_category=ev.category, **extra,
     )  # fmt: skip
-
-
-def _signals(knowledge: Knowledge, tokens: Tokens, matches: Matches) -> tuple[Signal, ...]:
-    """Rule hits -> weighted signals: gated words need an AI context, each rule counts once
-    (its best hit), and negation, hedging and typo correction lower the weight."""
-    scoring = knowledge.scoring
-    rules = knowledge.rules
-    ungated = any(not rules[h.owner].needs_ai_context for h in matches.rules)
-    in_context = matches.ai_context or ungated
-
-    # One span of text is one piece of evidence: where several rules match exactly the same
-    # words, only the heaviest counts (ties: the first rule in the files).
-    span_owner: dict[tuple[int, int], int] = {}
-    for hit in matches.rules:
-        rule = rules[hit.owner]
-        if rule.needs_ai_context and not in_context:
-            continue
-        current = span_owner.get((hit.start, hit.end))
-        if current is None or (rule.weight, -hit.owner) > (rules[current].weight, -current):
-            span_owner[hit.start, hit.end] = hit.owner
-    best: dict[int, Signal] = {}
-    for hit in matches.rules:
-        rule = rules[hit.owner]
-        if span_owner.get((hit.start, hit.end)) != hit.owner:
-            continue
-        negated = _negated(tokens, matches, hit)
-        hedged = _hedged(tokens, matches, hit)
-        weight = rule.weight
-        if negated:
-            weight *= scoring.negated_factor
-        if hedged:
-            weight *= scoring.hedged_factor
-        if hit.fuzzy:
-            weight *= scoring.fuzzy_factor
-        signal = Signal(
-            rule.id, rule.category, tokens.span(hit.start, hit.end), weight, rule.source,
-            rule.concept, rule.topics, negated, hedged, hit.fuzzy,
-        )  # fmt: skip
-        current = best.get(hit.owner)
-        if current is None or signal.weight > current.weight:
-            best[hit.owner] = signal
-    return tuple(sorted(best.values(), key=lambda s: (-s.weight, s.rule_id)))
-
-
-
-def _decide(score: dict[str, float], scoring) -> tuple[str, float, str]:
-    tech = score["technical"] + score["both"]
-    soc = score["societal"] + score["both"]
-    evidence = score["technical"] + score["societal"] + score["both"]
-    if evidence < scoring.min_evidence:
-        reason = "no-signal" if evidence == 0 else "weak"
-        # Sure it is unclear when nothing matched; less sure when something almost did.
-        return "unclear", round(1.0 - 0.5 * evidence / scoring.min_evidence, 3), reason
-    strength = 1.0 - math.exp(-evidence / 2.0)
-    low, high = min(tech, soc), max(tech, soc)
-    if low >= scoring.both_min and low / high >= scoring.both_ratio:
-        purity = low / high
-        return "both", round(strength * (0.5 + 0.5 * purity), 3), ""
-    category = "technical" if tech > soc else "societal"
-    purity = 1.0 - low / high
-    return category, round(strength * (0.5 + 0.5 * purity), 3), ""
-
-
-def _negated(tokens: Tokens, matches: Matches, hit: Hit) -> bool:
-    """A negation cue shortly before the hit, in the same clause. A cue inside the matched
-    phrase ("no way to appeal", "won't tell me how") is part of the concept, not a negation."""
-    clause = tokens.clauses[hit.start]
-    for cue in matches.negations:
-        if cue.end <= hit.start and hit.start - cue.end <= NEGATION_WINDOW and tokens.clauses[cue.start] == clause:
-            return True
-    return False
-
-
-def _hedged(tokens: Tokens, matches: Matches, hit: Hit) -> bool:
-    clause = tokens.clauses[hit.start]
-    return any(cue.end <= hit.start and tokens.clauses[cue.start] == clause for cue in matches.hedges)
-
-
-def _pitfalls(knowledge: Knowledge, matches: Matches, signals: tuple[Signal, ...]) -> tuple[str, ...]:
-    fired_rules = {s.rule_id for s in signals}
-    fired_categories = {s.category for s in signals}
-    found: list[str] = []
-    for p, prule in enumerate(knowledge.pitfall_rules):
-        if prule.pitfall in found:
-            continue
-        if all(
-            (p, g) in matches.pitfall_groups
-            or not group.rules.isdisjoint(fired_rules)
-            or not group.categories.isdisjoint(fired_categories)
-            for g, group in enumerate(prule.groups)
-        ):
-            found.append(prule.pitfall)
-    return tuple(found)
 
 
 def _readings(knowledge: Knowledge, category: str, topics, pitfalls) -> tuple[str, ...]:

@@ -153,6 +153,10 @@ class Scoring:
     negated_factor: float = 0.75
     hedged_factor: float = 0.85
     fuzzy_factor: float = 0.8
+    # The learned decision (bot/model.py):
+    pitfall_threshold: float = 0.5  # raise a pitfall only when its probability reaches this
+    abstain_below: float = 0.0  # a concern call less probable than this becomes "unclear"
+    cv_floor: float = 0.0  # `knowledge check` fails when cross-validated macro-F1 drops below
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,8 @@ class Knowledge:
     scoring: Scoring
     files: tuple[str, ...] = ()
     matcher: object = field(default=None, compare=False, repr=False)  # set by build()
+    model: object = field(default=None, compare=False, repr=False)  # the learned decision, or None
+    model_note: str = field(default="", compare=False)  # why there is no learned decision
 
     @property
     def phrase_count(self) -> int:
@@ -242,6 +248,13 @@ def _load(directory: Path) -> tuple[Knowledge | None, list[Problem]]:
     from .matcher import Matcher  # late: the matcher is built only for valid knowledge
 
     object.__setattr__(knowledge, "matcher", Matcher(knowledge))
+    from .modelcache import model_for  # late, like the matcher: it needs compiled knowledge
+    from .train import TrainingError
+
+    try:
+        object.__setattr__(knowledge, "model", model_for(knowledge))
+    except TrainingError as exc:
+        object.__setattr__(knowledge, "model_note", f"no learned decision, the rules decide alone: {exc}")
     return knowledge, problems
 
 

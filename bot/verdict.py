@@ -49,7 +49,14 @@ class Verdict:
     readings: tuple[str, ...] = ()  # reading ids, most relevant first
     scores: dict = field(default_factory=dict)  # technical/societal/both evidence, for eval output
     notices: tuple[str, ...] = ()  # e.g. "read only the first 8,000 characters"
-    reason: str = ""  # why unclear: "empty", "binary", "no-signal", "weak"
+    reason: str = ""  # why unclear: "empty", "binary", "no-signal", "weak", "model", "abstained"
+    # The learned decision's evidence (bot/model.py); signals above are every rule hit.
+    reasons: tuple[Signal, ...] = ()  # the rule hits that support the call: shown as "why"
+    decided_by: str = "rules"  # "model" | "rules"
+    rules_category: str = ""  # what the rules alone would have said
+    probabilities: dict = field(default_factory=dict)
+    words: tuple[str, ...] = ()  # words that pushed the learned part most towards the call
+    closest: tuple[str, str] | None = None  # nearest curated example: (text, label)
 
     def to_dict(self) -> dict:
         return {
@@ -59,4 +66,15 @@ class Verdict:
             "topics": list(self.topics),
             "pitfalls": list(self.pitfalls),
             "readings": list(self.readings),
+        }
+
+    def evidence_dict(self) -> dict:
+        """The learned decision's evidence, under keys of its own (the keys above are a contract)."""
+        return {
+            "decided_by": self.decided_by,
+            "rules_category": self.rules_category,
+            "probabilities": dict(self.probabilities),
+            "reasons": [s.to_dict() for s in self.reasons],
+            "words": list(self.words),
+            "closest": {"text": self.closest[0], "label": self.closest[1]} if self.closest else None,
         }

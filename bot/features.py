@@ -1,0 +1,80 @@
+"""Message -> features for the learned decision: rule evidence, word n-grams, an embedding.
+
+Three views that fail in different ways: the rules know the curated concepts but only in the
+wordings someone listed; stem n-grams learn the wordings of the example corpus; the sentence
+embedding generalises to wordings neither has seen. Training (bot/train.py) and prediction
+(bot/model.py) both build features here, so what the model learned from is exactly what it
+is shown at run time.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .embedding import shared as shared_embedding
+from .knowledge import Knowledge
+from .normalise import Tokens
+from .rules import RuleEvidence, evidence
+
+CATEGORIES = ("technical", "societal", "both")
+
+# The dense rule features, in column order. Weight sums are log-scaled: the second strong
+# rule adds less than the first.
+RULE_DENSE = (
+    "score_technical", "score_societal", "score_both",
+    "signals_technical", "signals_societal", "signals_both",
+    "negated", "hedged", "fuzzy", "ai_context", "no_signal", "rule_pitfall",
+    "rules_unclear", "rules_technical", "rules_societal", "rules_both",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Features:
+    tokens: Tokens
+    rules: RuleEvidence
+    ngrams: tuple[str, ...]
+    embedding: np.ndarray
+
+    def rule_dense(self) -> np.ndarray:
+        return rule_dense(self.rules)
+
+    def rule_keys(self) -> tuple[str, ...]:
+        """Which rules and pitfall rules fired, as sparse feature keys ("rule:<id>")."""
+        return tuple(f"rule:{s.rule_id}" for s in self.rules.signals) + tuple(
+            f"pitfall:{p}" for p in self.rules.pitfalls
+        )
+
+
+def extract(knowledge: Knowledge, tokens: Tokens) -> Features:
+    matches = knowledge.matcher.match(tokens)
+    ev = evidence(knowledge, tokens, matches)
+    return Features(tokens, ev, ngrams(tokens), shared_embedding().encode_words(tokens.words))
+
+
+def ngrams(tokens: Tokens) -> tuple[str, ...]:
+    """Stem unigrams and bigrams. Bigrams stay inside a clause: "no. bias" is not "no bias"."""
+    stems = tokens.stems
+    clauses = tokens.clauses
+    out = list(stems)
+    for i in range(len(stems) - 1):
+        if clauses[i] == clauses[i + 1]:
+            out.append(stems[i] + " " + stems[i + 1])
+    return tuple(out)
+
+
+def rule_dense(ev: RuleEvidence) -> np.ndarray:
+    counts = {c: 0 for c in CATEGORIES}
+    negated = hedged = fuzzy = 0
+    for s in ev.signals:
+        counts[s.category] += 1
+        negated += s.negated
+        hedged += s.hedged
+        fuzzy += s.fuzzy
+    values = [math.log1p(ev.scores[c]) for c in CATEGORIES]
+    values += [math.log1p(counts[c]) for c in CATEGORIES]
+    values += [min(negated, 2) / 2, min(hedged, 2) / 2, min(fuzzy, 2) / 2]
+    values += [float(ev.ai_context), float(not ev.signals), float(bool(ev.pitfalls))]
+    values += [float(ev.category == c) for c in ("unclear",) + CATEGORIES]
+    return np.asarray(values, dtype=np.float32)

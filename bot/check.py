@@ -1,8 +1,10 @@
 """`triage-bot knowledge check`: everything a moderator needs to hear before a reload.
 
 Loading already reports hard errors (schema, references, YAML). This adds the warnings
-that make a rule base drift (the same phrase pulling two ways, near-duplicates) and runs
-the knowledge base's own examples as its tests.
+that make a rule base drift (the same phrase pulling two ways, near-duplicates) and reports
+how well the decision learned from the examples does on examples it did not see (5-fold
+cross-validation): the examples are training data now, so "the rules get every example
+right" is no longer the test; a cross-validated figure below the knowledge's floor is.
 """
 from __future__ import annotations
 
@@ -55,17 +57,23 @@ def check(directory: Path) -> CheckReport:
             report.examples_failed += 1
             file, _, line = example.source.rpartition(":")
             report.problems.append(Problem(file, int(line), failure))
+    cv = knowledge.model.meta.get("cv_macro_f1") if knowledge.model is not None else None
+    floor = knowledge.scoring.cv_floor
+    if cv is not None and cv < floor:
+        report.problems.append(
+            Problem(str(directory), 0, f"cross-validated macro-F1 {cv:.3f} is below the floor {floor:.3f} (scoring.cv_floor)")
+        )
     return report
 
 
 def example_failure(knowledge: Knowledge, example) -> str:
-    verdict = triage(knowledge, example.text)
-    fired = ", ".join(f"{s.rule_id}({s.span})" for s in verdict.signals) or "none"
-    if verdict.category != example.label:
-        return f"example misclassified: expected {example.label}, got {verdict.category}; signals: {fired}"
-    if example.pitfall and example.pitfall not in verdict.pitfalls:
-        return f"example should detect pitfall '{example.pitfall}', detected: {', '.join(verdict.pitfalls) or 'none'}"
-    if example.no_signals and verdict.signals:
+    """Only what an example promises about the rules themselves: `no_signals: true` marks a
+    message no rule may fire on (a known false friend). Labels are training data."""
+    if not example.no_signals:
+        return ""
+    verdict = triage(knowledge, example.text, explain=False)
+    if verdict.signals:
+        fired = ", ".join(f"{s.rule_id}({s.span})" for s in verdict.signals)
         return f"example should fire no rule, but fired: {fired}"
     return ""
 
@@ -159,8 +167,20 @@ def format_report(report: CheckReport, directory: Path, quiet: bool = False) -> 
             f"{directory}: {len(k.files)} files, {len(k.rules)} rules, {k.phrase_count} phrases, "
             f"{len(k.pitfall_rules)} pitfall rules, {len(k.readings)} readings (version {k.version})"
         )
+        lines.append(_decision_line(k))
         lines.append(
-            f"examples: {report.examples_run - report.examples_failed}/{report.examples_run} passed; "
+            f"examples: {report.examples_run}, {report.examples_failed} failing their checks; "
             f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)"
         )
     return "\n".join(lines)
+
+
+def _decision_line(k: Knowledge) -> str:
+    if k.model is None:
+        return f"decision: {k.model_note or 'rules only'}"
+    m = k.model.meta
+    return (
+        f"decision: learned from {m.get('examples', '?')} examples; cross-validated macro-F1 "
+        f"{m.get('cv_macro_f1', float('nan')):.3f} (learned part alone {m.get('cv_macro_f1_text', float('nan')):.3f}, "
+        f"rules alone in-sample {m.get('macro_f1_rules', float('nan')):.3f}; floor {k.scoring.cv_floor:.2f})"
+    )

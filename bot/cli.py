@@ -78,7 +78,7 @@ def cmd_classify(args) -> int:
 
 def _classified(knowledge, ident, text: str) -> dict:
     verdict = triage(knowledge, text)
-    return {"id": ident, **verdict.to_dict(), "knowledge_version": knowledge.version}
+    return {"id": ident, **verdict.to_dict(), "knowledge_version": knowledge.version, "evidence": verdict.evidence_dict()}
 
 
 def cmd_eval(args) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .knowledge import Knowledge
 from .reply import Link, Note, Reply
-from .verdict import Signal, Verdict
+from .verdict import Verdict, confidence_band
 
 MAX_WHY = 5
 MAX_READINGS = 3
@@ -43,7 +43,7 @@ def compose(knowledge: Knowledge, verdict: Verdict) -> Reply:
     return Reply(
         category=verdict.category,
         headline=f"{cat.headline} ({_confidence_words(verdict.confidence)})",
-        why=_why(verdict.signals),
+        why=_why(verdict),
         framing=cat.framing,
         questions=tuple(questions),
         involve=cat.expertise,
@@ -68,7 +68,7 @@ def _unclear(knowledge: Knowledge, verdict: Verdict) -> Reply:
             f'"AI safety" can mean two different things. {tech.title}: {tech.framing} '
             f"{soc.title}: {soc.framing}"
         )
-    why = _why(verdict.signals) or ("I didn't find anything in it that points to either kind of AI-safety concern.",)
+    why = _why(verdict) or ("I didn't find anything in it that points to either kind of AI-safety concern.",)
     return Reply(
         category="unclear",
         headline="I can't place this as a technical or a societal AI-safety concern yet",
@@ -81,12 +81,21 @@ def _unclear(knowledge: Knowledge, verdict: Verdict) -> Reply:
     )
 
 
-def _why(signals: tuple[Signal, ...]) -> tuple[str, ...]:
+def _why(verdict: Verdict) -> tuple[str, ...]:
+    """The rule hits that supported the call, then what the learned part saw: the words that
+    pushed it most and the closest curated example, so a person can check the reasoning."""
     lines = []
-    for s in signals[:MAX_WHY]:
+    for s in verdict.reasons[:MAX_WHY]:
         marks = [m for m, on in (("negated", s.negated), ("hedged", s.hedged), ("read past a typo", s.fuzzy)) if on]
         mark = f" [{', '.join(marks)}]" if marks else ""
         lines.append(f'"{s.span}": {s.concept} ({s.category}){mark}')
+    if verdict.decided_by == "model" and verdict.category != "unclear":
+        if verdict.words:
+            lines.append("words that weighed most: " + ", ".join(f'"{w}"' for w in verdict.words))
+        if verdict.closest:
+            text, label = verdict.closest
+            short = text if len(text) <= 120 else text[:117].rstrip() + "..."
+            lines.append(f'closest known case: "{short}" -> {label}')
     return tuple(lines)
 
 
@@ -95,8 +104,4 @@ def _links(knowledge: Knowledge, reading_ids) -> tuple[Link, ...]:
 
 
 def _confidence_words(confidence: float) -> str:
-    if confidence >= 0.75:
-        return "high confidence"
-    if confidence >= 0.5:
-        return "medium confidence"
-    return "low confidence"
+    return f"{confidence_band(confidence)} confidence"

@@ -1,7 +1,9 @@
-"""`triage-bot eval`: how good is the rule base, in the terms a moderator can act on.
+"""`triage-bot eval`: how good is the decision, in the terms a moderator can act on.
 
 Per-class precision/recall/F1, macro-F1 and a confusion matrix say *how much* is wrong;
-the list of misclassified messages with the signals that fired says *which rule* to fix.
+the ablation (rules only, learned part only, combined) says *which part* to improve; the
+reliability table says whether "high confidence" can be believed; the misclassified
+messages with the signals that fired say *which concept* to fix.
 """
 from __future__ import annotations
 
@@ -10,9 +12,14 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .classify import triage
+from .classify import decide
+from .features import extract
 from .knowledge import Knowledge
-from .verdict import LABELS, Verdict
+from .model import expected_calibration_error
+from .normalise import prepare, tokenize
+from .verdict import LABELS, Verdict, confidence_band
+
+ABLATION = ("rules only", "learned part only", "combined")
 
 
 @dataclass(frozen=True)
@@ -27,15 +34,41 @@ class Labeled:
 class EvalResult:
     items: list[tuple[Labeled, Verdict]] = field(default_factory=list)
     bad_lines: list[str] = field(default_factory=list)
+    learned_only: list[str] = field(default_factory=list)  # stage 1's call per item, if a model
 
-    def confusion(self) -> dict[str, dict[str, int]]:
+    def confusion(self, predicted: list[str] | None = None) -> dict[str, dict[str, int]]:
         matrix = {a: {p: 0 for p in LABELS} for a in LABELS}
-        for item, verdict in self.items:
-            matrix[item.label][verdict.category] += 1
+        got = predicted if predicted is not None else [v.category for _, v in self.items]
+        for (item, _), label in zip(self.items, got):
+            matrix[item.label][label] += 1
         return matrix
 
-    def per_class(self) -> dict[str, tuple[float, float, float, int]]:
-        m = self.confusion()
+    def ablation(self) -> dict[str, list[str]]:
+        """Each part's calls on the same items: what the rules and the learned part add."""
+        out = {"rules only": [v.rules_category or v.category for _, v in self.items]}
+        if self.learned_only:
+            out["learned part only"] = self.learned_only
+        out["combined"] = [v.category for _, v in self.items]
+        return out
+
+    def unclear_rate(self, predicted: list[str] | None = None) -> float:
+        """The share of real concerns (labelled technical/societal/both) called unclear."""
+        got = predicted if predicted is not None else [v.category for _, v in self.items]
+        real = [g for (i, _), g in zip(self.items, got) if i.label != "unclear"]
+        return sum(1 for g in real if g == "unclear") / len(real) if real else 0.0
+
+    def calibration(self) -> tuple[float, list[dict], dict[str, tuple[int, float]]]:
+        """ECE, the reliability table, and per confidence word (n, share right)."""
+        conf = [v.confidence for _, v in self.items if v.reason not in ("empty", "binary")]
+        right = [v.category == i.label for i, v in self.items if v.reason not in ("empty", "binary")]
+        ece, table = expected_calibration_error(conf, right)
+        bands: dict[str, list[bool]] = {}
+        for c, r in zip(conf, right):
+            bands.setdefault(confidence_band(c), []).append(r)
+        return ece, table, {b: (len(rs), sum(rs) / len(rs)) for b, rs in bands.items()}
+
+    def per_class(self, predicted: list[str] | None = None) -> dict[str, tuple[float, float, float, int]]:
+        m = self.confusion(predicted)
         out = {}
         for label in LABELS:
             tp = m[label][label]
@@ -47,8 +80,8 @@ class EvalResult:
             out[label] = (p, r, f, support)
         return out
 
-    def macro_f1(self) -> float:
-        scores = [f for (_, _, f, support) in self.per_class().values() if support]
+    def macro_f1(self, predicted: list[str] | None = None) -> float:
+        scores = [f for (_, _, f, support) in self.per_class(predicted).values() if support]
         return sum(scores) / len(scores) if scores else 0.0
 
     def accuracy(self) -> float:
@@ -79,7 +112,22 @@ class EvalResult:
                 if v.category != i.label
             ],
             "bad_lines": self.bad_lines,
+            "unclear_rate": round(self.unclear_rate(), 4),
+            "ablation": {
+                name: {"macro_f1": round(self.macro_f1(got), 4), "unclear_rate": round(self.unclear_rate(got), 4)}
+                for name, got in self.ablation().items()
+            },
+            "calibration": _calibration_dict(self),
         }
+
+
+def _calibration_dict(result: EvalResult) -> dict:
+    ece, table, bands = result.calibration()
+    return {
+        "ece": round(ece, 4),
+        "reliability": [{**row, "confidence": round(row["confidence"], 4), "accuracy": round(row["accuracy"], 4)} for row in table],
+        "bands": {b: {"n": n, "accuracy": round(a, 4)} for b, (n, a) in bands.items()},
+    }
 
 
 def read_labeled(path: Path) -> tuple[list[Labeled], list[str]]:
@@ -111,8 +159,19 @@ def read_labeled(path: Path) -> tuple[list[Labeled], list[str]]:
 
 def evaluate(knowledge: Knowledge, items: list[Labeled], progress=None) -> EvalResult:
     result = EvalResult()
+    model = knowledge.model
     for n, item in enumerate(items, 1):
-        result.items.append((item, triage(knowledge, item.text)))
+        prepared = prepare(item.text)
+        if prepared.rejected:
+            verdict = Verdict("unclear", 1.0, reason=prepared.rejected, rules_category="unclear")
+            learned = "unclear"
+        else:
+            f = extract(knowledge, tokenize(prepared.text))
+            verdict = decide(knowledge, f, prepared.notices, explain=False)
+            learned = LABELS[int(model.text_probabilities(f).argmax())] if model else ""
+        result.items.append((item, verdict))
+        if model:
+            result.learned_only.append(learned)
         if progress:
             progress(n, len(items))
     return result
@@ -152,6 +211,21 @@ def format_result(result: EvalResult, show_errors: int = 50) -> str:
     hit, expected, spurious = result.pitfall_hits()
     lines.append("")
     lines.append(f"pitfalls: {hit}/{expected} expected detected, {spurious} detected where none was labelled")
+    lines.append(f"real concerns called unclear: {result.unclear_rate():.1%}")
+    lines.append("")
+    lines.append(f"ablation{'':16}{'macro-F1':>10}{'unclear':>10}  (unclear: share of real concerns)")
+    for name, got in result.ablation().items():
+        lines.append(f"  {name:22}{result.macro_f1(got):10.3f}{result.unclear_rate(got):10.1%}")
+    ece, table, bands = result.calibration()
+    lines.append("")
+    lines.append(f"calibration: expected calibration error {ece:.3f}")
+    lines.append(f"  {'confidence':12}{'n':>6}{'mean conf':>11}{'right':>8}")
+    for row in table:
+        lines.append(f"  {row['bin']:12}{row['n']:6d}{row['confidence']:11.3f}{row['accuracy']:8.1%}")
+    for band in ("high", "medium", "low"):
+        if band in bands:
+            n, acc = bands[band]
+            lines.append(f"  '{band} confidence': {n} calls, {acc:.1%} right")
     wrong = [(i, v) for i, v in result.items if v.category != i.label or (i.pitfall and i.pitfall not in v.pitfalls)]
     if wrong:
         lines.append("")

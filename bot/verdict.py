@@ -10,6 +10,19 @@ from dataclasses import dataclass, field
 CATEGORIES = ("technical", "societal", "both")
 LABELS = CATEGORIES + ("unclear",)
 
+# What "high/medium/low confidence" means, in one place: the reply says the word, `eval`
+# reports how often each word was right. Confidences are calibrated probabilities.
+HIGH_CONFIDENCE = 0.85
+MEDIUM_CONFIDENCE = 0.6
+
+
+def confidence_band(confidence: float) -> str:
+    if confidence >= HIGH_CONFIDENCE:
+        return "high"
+    if confidence >= MEDIUM_CONFIDENCE:
+        return "medium"
+    return "low"
+
 
 @dataclass(frozen=True)
 class Signal:

@@ -122,17 +122,46 @@ def test_warnings_for_conflicting_and_near_duplicate_phrases(mini_dir):
     assert "redteaming" not in warns  # a joined spelling is a real variant, not a typo
 
 
-def test_failing_examples_fail_the_check(mini_dir):
+def test_examples_are_training_data_not_rule_tests(mini_dir):
+    """A label the rules disagree with is training data, not an error; a `no_signals`
+    promise about the rules still is one."""
     with (mini_dir / "examples.yaml").open("a") as fh:
         fh.write("- text: the chatbot made up a citation\n  label: societal\n")
         fh.write("- text: who decides this\n  label: societal\n  pitfall: merged-mandates\n")
         fh.write("- text: the model is biased\n  label: both\n  no_signals: true\n")
     report = check(mini_dir)
-    assert not report.ok and report.examples_failed == 3
+    assert not report.ok and report.examples_failed == 1
     text = format_report(report, mini_dir)
-    assert "expected societal, got technical; signals: hallucination(made up)" in text
-    assert "should detect pitfall 'merged-mandates'" in text
     assert "should fire no rule, but fired: bias(biased)" in text
+    assert "misclassified" not in text
+
+
+def _learnable(mini_dir, floor: float, scrambled: bool) -> None:
+    """Enough examples per label for a learned decision; scrambled labels cannot be learned."""
+    words = {"technical": "hallucinated citation output", "societal": "who decides rights power",
+             "both": "bias audit who answers", "unclear": "lunch menu printer"}
+    labels = list(words)
+    lines = ["examples:"]
+    for n in range(8):
+        for i, label in enumerate(labels):
+            said = labels[(i + n) % 4] if scrambled else label
+            lines.append(f"  - text: \"note {n} {words[said]} {n * 7 + i}\"\n    label: {label}")
+    (mini_dir / "examples.yaml").write_text("\n".join(lines) + f"\nscoring:\n  cv_floor: {floor}\n")
+
+
+def test_cross_validated_figure_below_the_floor_fails(mini_dir):
+    _learnable(mini_dir, 0.9, scrambled=True)
+    report = check(mini_dir)
+    assert report.knowledge.model is not None
+    assert not report.ok
+    assert "below the floor 0.900 (scoring.cv_floor)" in format_report(report, mini_dir)
+
+
+def test_learnable_examples_pass_the_floor(mini_dir):
+    _learnable(mini_dir, 0.9, scrambled=False)
+    report = check(mini_dir)
+    assert report.ok, [str(p) for p in report.errors]
+    assert "decision: learned from 32 examples; cross-validated macro-F1 1.000" in format_report(report, mini_dir)
 
 
 def test_unreadable_and_missing(tmp_path):

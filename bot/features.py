@@ -30,6 +30,16 @@ RULE_DENSE = (
 )  # fmt: skip
 
 
+# Words that carry no concept: the model may weigh them, an explanation never shows them.
+FUNCTION_WORDS = frozenset(
+    "a an the and or but if of to in on at by for with from as is are was were be been being "
+    "it its this that these those there here we our us you your they them their he she his her "
+    "i me my so do does did doing have has had not no can could would should will just about "
+    "into than then too very also again what which who whom when where why how all any some "
+    "keep keeps kept get gets got going go".split()
+)
+
+
 @dataclass(frozen=True)
 class Features:
     tokens: Tokens
@@ -37,7 +47,7 @@ class Features:
     ngrams: tuple[str, ...]
     embedding: np.ndarray
 
-    def rule_dense(self) -> np.ndarray:
+    def rule_dense(self) -> list[float]:
         return rule_dense(self.rules)
 
     def rule_keys(self) -> tuple[str, ...]:
@@ -64,7 +74,7 @@ def ngrams(tokens: Tokens) -> tuple[str, ...]:
     return tuple(out)
 
 
-def rule_dense(ev: RuleEvidence) -> np.ndarray:
+def rule_dense(ev: RuleEvidence) -> list[float]:
     counts = {c: 0 for c in CATEGORIES}
     negated = hedged = fuzzy = 0
     for s in ev.signals:
@@ -77,4 +87,4 @@ def rule_dense(ev: RuleEvidence) -> np.ndarray:
     values += [min(negated, 2) / 2, min(hedged, 2) / 2, min(fuzzy, 2) / 2]
     values += [float(ev.ai_context), float(not ev.signals), float(bool(ev.pitfalls))]
     values += [float(ev.category == c) for c in ("unclear",) + CATEGORIES]
-    return np.asarray(values, dtype=np.float32)
+    return values

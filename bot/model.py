@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .features import Features, rule_dense
+from .features import FUNCTION_WORDS, Features, rule_dense
 from .rules import without
 from .verdict import LABELS, Signal
 
@@ -60,14 +60,34 @@ class Model:
     meta: dict = field(default_factory=dict)  # cross-validated figures, sizes, timings
 
     def __post_init__(self) -> None:
-        self._by_label = {
-            k: (np.flatnonzero(self.example_labels == k)) for k in range(len(LABELS))
-        }
+        self._by_label = {}  # per label: (example indices, their vectors as one contiguous block)
+        for k in range(len(LABELS)):
+            rows = np.flatnonzero(self.example_labels == k)
+            self._by_label[k] = (rows, np.ascontiguousarray(self.example_vecs[rows]))
+        # Stage 1 and the pitfall head read the same words and embedding: fuse their weights
+        # so a message costs one gather and one product for both (numpy's per-call overhead,
+        # not arithmetic, dominates at this size).
+        v, d = len(self.idf), self.example_vecs.shape[1]
+        self._k = self.text_w.shape[1]
+        self._ng_w = np.ascontiguousarray(np.hstack([self.text_w[:v], self.pit_w[:v]]))
+        self._emb_w = np.ascontiguousarray(np.hstack([self.text_w[v:], self.pit_w[v : v + d]]) * self.emb_scale)
+        self._bias = np.concatenate([self.text_b, self.pit_b])
+        self._pit_flags_w = self.pit_w[v + d :]
 
-    # --- stage 1 ------------------------------------------------------------------------
+        self._idf = self.idf.tolist()
+        text_ng = self.text_w[:v]
+        self._push = np.ascontiguousarray(text_ng - text_ng.mean(axis=1, keepdims=True))  # towards k vs the rest
+        self._sparse_rows = self.stack_sparse.tolist()
+        self._stack_b = self.stack_b.tolist()
 
-    def _tfidf(self, f: Features) -> tuple[np.ndarray, np.ndarray, list[int]]:
-        """Column indices, TF-IDF values (L2-normalised) and each column's first n-gram index."""
+    # Small vectors (4 classes, 6 pitfall ids) are handled as Python lists: numpy's fixed
+    # cost per call (~1-2 µs) is larger than the arithmetic, and a message makes dozens.
+
+    # --- stage 1 and the pitfall head -------------------------------------------------
+
+    def _heads(self, f: Features):
+        """TF-IDF of the message's n-grams (indices, values, first position of each), and
+        the fused stage-1 and pitfall logits as a list."""
         vocab = self.vocab
         counts: dict[int, int] = {}
         first: dict[int, int] = {}
@@ -79,124 +99,121 @@ class Model:
                 else:
                     counts[col] = 1
                     first[col] = pos
+        h = f.embedding @ self._emb_w + self._bias
         if not counts:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), []
-        idx = np.fromiter(counts, dtype=np.int64, count=len(counts))
-        tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
-        vals = (1.0 + np.log(tf)) * self.idf[idx]
-        vals /= np.sqrt(vals @ vals)
-        return idx, vals, [first[c] for c in counts]
+            return [], np.zeros(0, dtype=np.float32), [], h.tolist()
+        idx = list(counts)
+        idf = self._idf
+        raw = [(1.0 + math.log(c)) * idf[col] if c > 1 else idf[col] for col, c in counts.items()]
+        norm = math.sqrt(sum(x * x for x in raw))
+        vals = np.asarray(raw, dtype=np.float32) / norm
+        h += vals @ self._ng_w[idx]
+        return idx, vals, [first[c] for c in idx], h.tolist()
 
-    def _text_logits(self, idx: np.ndarray, vals: np.ndarray, emb: np.ndarray) -> np.ndarray:
-        v = len(self.idf)
-        out = emb @ self.text_w[v:] * self.emb_scale + self.text_b
-        if len(idx):
-            out += vals @ self.text_w[idx]
-        return out
+    def text_probabilities(self, f: Features) -> list[float]:
+        """Stage 1 alone: the learned part without the rules, for the ablation."""
+        return _softmax(self._heads(f)[3][: self._k])
 
     # --- stage 2 ------------------------------------------------------------------------
 
-    def _stack_logits(self, p1: np.ndarray, dense: np.ndarray, keys) -> np.ndarray:
-        z = np.concatenate([np.log(np.clip(p1, 1e-6, 1.0)), dense])
-        out = z @ self.stack_dense + self.stack_b
-        rows = [self.stack_keys[k] for k in keys if k in self.stack_keys]
-        if rows:
-            out += self.stack_sparse[rows].sum(axis=0)
+    def _stack_logits(self, log_p1: list[float], dense: list[float], keys) -> list[float]:
+        out = (np.asarray(log_p1 + dense, dtype=np.float32) @ self.stack_dense).tolist()
+        b = self._stack_b
+        out = [o + b[i] for i, o in enumerate(out)]
+        for key in keys:
+            r = self.stack_keys.get(key)
+            if r is not None:
+                row = self._sparse_rows[r]
+                out = [o + row[i] for i, o in enumerate(out)]
         return out
 
-    def probabilities(self, f: Features) -> np.ndarray:
-        idx, vals, _ = self._tfidf(f)
-        return self._probs(f, idx, vals)
+    def probabilities(self, f: Features) -> list[float]:
+        h = self._heads(f)[3]
+        return self._calibrated(self._stack_logits(_log_softmax(h[: self._k]), f.rule_dense(), f.rule_keys()))
 
-    def _probs(self, f: Features, idx, vals) -> np.ndarray:
-        p1 = _softmax(self._text_logits(idx, vals, f.embedding))
-        return _softmax(self._stack_logits(p1, f.rule_dense(), f.rule_keys()) / self.temperature)
-
-    def text_probabilities(self, f: Features) -> np.ndarray:
-        """Stage 1 alone: the learned part without the rules, for the ablation."""
-        idx, vals, _ = self._tfidf(f)
-        return _softmax(self._text_logits(idx, vals, f.embedding))
+    def _calibrated(self, logits: list[float]) -> list[float]:
+        t = self.temperature
+        return _softmax([z / t for z in logits])
 
     # --- the decision -------------------------------------------------------------------
 
     def decide(self, f: Features, knowledge, explain: bool = True) -> Decision:
-        idx, vals, firsts = self._tfidf(f)
-        p1 = _softmax(self._text_logits(idx, vals, f.embedding))
-        probs = _softmax(self._stack_logits(p1, f.rule_dense(), f.rule_keys()) / self.temperature)
-        k = int(np.argmax(probs))
+        idx, vals, firsts, h = self._heads(f)
+        log_p1 = _log_softmax(h[: self._k])
+        probs = self._calibrated(self._stack_logits(log_p1, f.rule_dense(), f.rule_keys()))
+        k = max(range(len(probs)), key=probs.__getitem__)
         abstained = False
         if LABELS[k] != "unclear" and probs[k] < self.abstain_below:
             k, abstained = LABELS.index("unclear"), True
         category = LABELS[k]
-        pitfalls = self._pitfalls(f, idx, vals) if category != "unclear" else ()
+        pitfalls = self._pitfalls(f, h[self._k :]) if category != "unclear" else ()
         reasons: tuple[Signal, ...] = ()
         words: tuple[str, ...] = ()
         closest = None
         if explain:
-            reasons = self._reasons(f, knowledge, p1, k, probs[k])
+            reasons = self._reasons(f, knowledge, log_p1, k, probs[k])
             words = self._words(f, idx, vals, firsts, k)
             closest = self._closest(f.embedding, k)
         return Decision(
-            category, float(probs[k]), {LABELS[i]: float(p) for i, p in enumerate(probs)},
-            pitfalls, reasons, words, closest, abstained,
-        )  # fmt: skip
+            category, probs[k], dict(zip(LABELS, probs)), pitfalls, reasons, words, closest, abstained
+        )
 
-    def _pitfalls(self, f: Features, idx, vals) -> tuple[str, ...]:
-        v = len(self.idf)
-        d = len(f.embedding)
-        flags = np.asarray([float(p in f.rules.pitfalls) for p in self.pitfall_ids[1:]], dtype=np.float32)
-        logits = f.embedding @ self.pit_w[v : v + d] * self.emb_scale + flags @ self.pit_w[v + d :] + self.pit_b
-        if len(idx):
-            logits += vals @ self.pit_w[idx]
+    def _pitfalls(self, f: Features, logits: list[float]) -> tuple[str, ...]:
+        if f.rules.pitfalls:
+            flags = np.asarray([float(p in f.rules.pitfalls) for p in self.pitfall_ids[1:]], dtype=np.float32)
+            logits = (np.asarray(logits, dtype=np.float32) + flags @ self._pit_flags_w).tolist()
         p = _softmax(logits)
-        best = int(np.argmax(p[1:])) + 1
+        best = max(range(1, len(p)), key=p.__getitem__)
         return (self.pitfall_ids[best],) if p[best] >= self.pit_threshold else ()
 
-    def _reasons(self, f: Features, knowledge, p1, k: int, p_k: float) -> tuple[Signal, ...]:
+    def _reasons(self, f: Features, knowledge, log_p1, k: int, p_k: float) -> tuple[Signal, ...]:
         """Rule hits shown as reasons: on the decided side, and ones whose removal would
         lower the decided class's probability. A rule that misfired in context ("buying"
         read as an agent's action in a message about lunch) is then not offered as a why."""
         label = LABELS[k]
-        if label == "unclear":
+        if label == "unclear" or not f.rules.signals:
             return ()
         allowed = {"technical": ("technical", "both"), "societal": ("societal", "both")}.get(label, LABELS[:3])
+        candidates = [s for s in f.rules.signals if s.category in allowed]
+        if not candidates:
+            return ()
+        keys = f.rule_keys()
         out = []
-        for s in f.rules.signals:
-            if s.category not in allowed:
-                continue
-            ev = without(knowledge, f.rules, s)
-            keys = [key for key in f.rule_keys() if key != f"rule:{s.rule_id}"]
-            p_without = _softmax(self._stack_logits(p1, rule_dense(ev), keys) / self.temperature)[k]
-            if p_without < p_k:
+        for s in candidates:
+            own = f"rule:{s.rule_id}"
+            logits = self._stack_logits(log_p1, rule_dense(without(knowledge, f.rules, s)), [x for x in keys if x != own])
+            if self._calibrated(logits)[k] < p_k:
                 out.append(s)
         return tuple(out)
 
     def _words(self, f: Features, idx, vals, firsts, k: int) -> tuple[str, ...]:
         if not len(idx):
             return ()
-        w = self.text_w[idx]
-        push = vals * (w[:, k] - w.mean(axis=1))
-        order = np.argsort(-push)
+        push = (vals * self._push[idx, k]).tolist()
         shown: list[str] = []
         stems = len(f.tokens.stems)
-        for j in order[: MAX_WORDS * 2]:
+        words = f.tokens.words
+        for j in sorted(range(len(push)), key=push.__getitem__, reverse=True):
             if push[j] <= 0 or len(shown) >= MAX_WORDS:
                 break
             pos = firsts[j]
             if pos < stems:
-                word = f.tokens.words[pos]
+                parts = (words[pos],)
             else:
                 start = _bigram_start(f, pos)
-                word = f"{f.tokens.words[start]} {f.tokens.words[start + 1]}"
-            if len(word) > 2 and word not in shown:
+                parts = (words[start], words[start + 1])
+            if all(p in FUNCTION_WORDS or len(p) < 3 for p in parts):
+                continue  # "the", "that": true weights, but no reason a person can check
+            word = " ".join(parts)
+            if word not in shown:
                 shown.append(word)
         return tuple(shown)
 
     def _closest(self, emb: np.ndarray, k: int) -> tuple[str, str] | None:
-        rows = self._by_label.get(k)
-        if rows is None or not len(rows) or not emb.any():
+        rows, vecs = self._by_label[k]
+        if not len(rows):
             return None
-        best = rows[int(np.argmax(self.example_vecs[rows] @ emb))]
+        best = rows[int(np.argmax(vecs @ emb))]
         return self.example_texts[best], LABELS[k]
 
 
@@ -213,10 +230,16 @@ def _bigram_start(f: Features, pos: int) -> int:
     return 0
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max()
-    e = np.exp(z)
-    return e / e.sum()
+def _softmax(z) -> list[float]:
+    top = max(z)
+    e = [math.exp(x - top) for x in z]
+    total = sum(e)
+    return [x / total for x in e]
+
+
+def _log_softmax(z) -> list[float]:
+    """log of stage 1's probabilities, floored as in training (train._stack_matrix)."""
+    return [math.log(max(p, 1e-6)) for p in _softmax(z)]
 
 
 def expected_calibration_error(confidences, correct, bins: int = 10) -> tuple[float, list[dict]]:

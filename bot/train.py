@@ -27,7 +27,7 @@ import numpy as np
 
 from .features import RULE_DENSE, extract
 from .knowledge import Knowledge
-from .model import Model, _softmax
+from .model import Model
 from .normalise import prepare, tokenize
 from .verdict import LABELS
 
@@ -77,7 +77,7 @@ def train(knowledge: Knowledge, cross_validate: bool = True) -> Model:
     text = _fit(x_text, y, C_TEXT)
 
     stack_keys = {k: i for i, k in enumerate(sorted({k for f in feats for k in f.rule_keys()}))}
-    dense = np.vstack([f.rule_dense() for f in feats])
+    dense = np.asarray([f.rule_dense() for f in feats], dtype=np.float32)
     z = _stack_matrix(oof, dense, [f.rule_keys() for f in feats], stack_keys)
     stack = _fit(z, y, C_STACK)
     oof2 = np.zeros((len(y), len(LABELS)))
@@ -201,7 +201,9 @@ def _temperature(logits: np.ndarray, y: np.ndarray) -> float:
     deterministic, and the loss is smooth and unimodal in T)."""
     best, best_loss = 1.0, math.inf
     for t in np.arange(0.5, 3.01, 0.05):
-        p = np.apply_along_axis(_softmax, 1, logits / t)
+        z = logits / t
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        p = z / z.sum(axis=1, keepdims=True)
         loss = -float(np.mean(np.log(np.clip(p[np.arange(len(y)), y], 1e-9, 1.0))))
         if loss < best_loss:
             best, best_loss = float(t), loss

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -44,8 +45,10 @@ def english_words() -> frozenset[str]:
     return _english
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
+    """A NamedTuple, not a frozen dataclass: a message makes dozens, and a frozen
+    dataclass's __init__ costs several times more."""
+
     kind: int
     owner: int  # rule index, or pitfall-rule index
     group: int  # pitfall group index (0 otherwise)
@@ -69,8 +72,8 @@ class Matcher:
         # Single words (and phrases with a gap right after the first word) are keyed by their
         # stem; longer phrases by their first two stems, so a common first word such as "the"
         # or "who" does not make every message walk hundreds of phrases.
-        self.index: dict[str, list[tuple[tuple[str, ...], int, int, int, Phrase]]] = {}
-        self.index2: dict[tuple[str, str], list[tuple[tuple[str, ...], int, int, int, Phrase]]] = {}
+        self.index: dict[str, list[tuple]] = {}  # (key, kind, owner, group, phrase, plain key or None)
+        self.index2: dict[tuple[str, str], list[tuple]] = {}
         self.exact_first = False  # some phrase starts with an exact word: look words up too
         for r, rule in enumerate(knowledge.rules):
             for phrase in rule.phrases:
@@ -98,7 +101,10 @@ class Matcher:
 
     def _add(self, phrase: Phrase, kind: int, owner: int, group: int = 0) -> None:
         key = phrase.key
-        entry = (key, kind, owner, group, phrase)
+        # A key of plain stems is compared as one list slice (in C); only keys with a gap or
+        # an exact word form need the step-by-step walk.
+        plain = all(k != GAP and not k.startswith(EXACT) for k in key)
+        entry = (key, kind, owner, group, phrase, list(key) if plain else None)
         if key[0].startswith(EXACT):
             self.exact_first = True
         if len(key) >= 2 and key[1] != GAP and not key[0].startswith(EXACT) and not key[1].startswith(EXACT):
@@ -142,23 +148,38 @@ class Matcher:
         index, index2 = self.index, self.index2
         n = len(stems)
         words = tokens.words
+        exact_first = self.exact_first
         for i in range(n):
             entries = index.get(stems[i])
-            if self.exact_first:
+            if exact_first:
                 exact = index.get(EXACT + words[i])
                 entries = (entries or []) + exact if exact else entries
             if entries:
-                for key, kind, owner, group, phrase in entries:
-                    end = i + 1 if len(key) == 1 else _walk(stems, words, i, key)
+                for key, kind, owner, group, phrase, plain in entries:
+                    size = len(key)
+                    if size == 1:
+                        end = i + 1
+                    elif plain is not None:
+                        end = i + size if stems[i : i + size] == plain else 0
+                    else:
+                        end = _walk(stems, words, i, key)
                     if end:
-                        hits.append(Hit(kind, owner, group, i, end, phrase, any(k in corrected for k in range(i, end))))
+                        fuzzy = bool(corrected) and any(k in corrected for k in range(i, end))
+                        hits.append(Hit(kind, owner, group, i, end, phrase, fuzzy))
             if i + 1 < n:
                 entries = index2.get((stems[i], stems[i + 1]))
                 if entries:
-                    for key, kind, owner, group, phrase in entries:
-                        end = i + 2 if len(key) == 2 else _walk(stems, words, i, key)
+                    for key, kind, owner, group, phrase, plain in entries:
+                        size = len(key)
+                        if size == 2:
+                            end = i + 2
+                        elif plain is not None:
+                            end = i + size if stems[i : i + size] == plain else 0
+                        else:
+                            end = _walk(stems, words, i, key)
                         if end:
-                            hits.append(Hit(kind, owner, group, i, end, phrase, any(k in corrected for k in range(i, end))))
+                            fuzzy = bool(corrected) and any(k in corrected for k in range(i, end))
+                            hits.append(Hit(kind, owner, group, i, end, phrase, fuzzy))
         blocked = set()
         for h in hits:
             if h.kind == EXCLUSION:

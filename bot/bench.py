@@ -262,6 +262,9 @@ def run(args) -> int:
         report["rules_5000"]["chat_vs_shipped_median"] = round(
             report["rules_5000"]["chat"]["median_us"] / report["shipped"]["chat"]["median_us"], 2
         )
+    from .bench_decision import run as decision_bench
+
+    report["decision"] = decision_bench(knowledge, shipped_dir, chat[:300], quick)
     report["recording"] = bench_recording(shipped_dir, chat[: (500 if quick else 3000)])
     report["bench_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     report["console_peak_rss_mb"] = console_rss_mb(shipped_dir, chat[:200])
@@ -289,6 +292,9 @@ def format_report(r: dict) -> str:
         ("  300-word message", _lat(b["300_words"])),
         ("peak RSS", f"bench {r['bench_peak_rss_mb']} MB, console {r['console_peak_rss_mb']} MB"),
     ]
+    from .bench_decision import format_rows
+
+    rows += format_rows(r["decision"])
     for name, d in r["recording"].items():
         label = f"service.handle, records: {name}"
         if "error" in d:

@@ -24,3 +24,15 @@ def test_measurements_cover_every_message(mini):
 def test_summary_percentiles():
     s = summary([float(i) for i in range(1, 101)], total_s=2.0)
     assert s == {"messages": 100, "median_us": 50.5, "p99_us": 99.0, "per_second": 50}
+
+
+def test_decision_bench_measures_every_part_on_realistic_posts(mini):
+    from bot.bench_decision import parts, realistic_posts, rules_path
+
+    posts = realistic_posts()
+    assert len(posts) >= 100 and all(80 <= len(p) <= 150 for p in posts)
+    ev = rules_path(mini, "the chatbot made up a citation")
+    assert ev.signals  # the rules-only path really runs the rules
+    measured = parts(mini, posts[:20])
+    assert {"normalise_tokenize_us", "match_us", "rule_evidence_us", "embedding_us", "ngrams_us"} <= set(measured)
+    assert all(v > 0 for v in measured.values())

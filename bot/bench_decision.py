@@ -1,0 +1,164 @@
+"""The learned decision's part of `triage-bot bench`: realistic posts, each part's cost,
+the rules-only path and the naive baseline in the same run, and load + train times.
+
+Realistic posts are the blind set's texts of 80-150 characters, each triaged once (no
+per-message cache can help); the word caches are warmed first on the bench's generated
+messages, as a bot that has been running a while would have them.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from . import modelcache
+from .bench import naive_baseline, summary
+from .classify import decide, triage
+from .embedding import shared as shared_embedding
+from .features import Features, ngrams
+from .knowledge import Knowledge, load_knowledge
+from .normalise import prepare, tokenize
+from .rules import evidence
+
+BLIND = Path(__file__).resolve().parent.parent / "tests" / "blind" / "blind.jsonl"
+
+
+def realistic_posts(path: Path = BLIND, lo: int = 80, hi: int = 150) -> list[str]:
+    if not path.exists():
+        return []
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [r["text"] for r in rows if lo <= len(r["text"]) <= hi]
+
+
+def rules_path(knowledge: Knowledge, text: str):
+    """What triage did before the learned decision: normalise, match, weigh the rules."""
+    prepared = prepare(text)
+    tokens = tokenize(prepared.text)
+    return evidence(knowledge, tokens, knowledge.matcher.match(tokens))
+
+
+def _each_once(fn, posts: list[str]) -> dict:
+    times = []
+    start = time.perf_counter()
+    for p in posts:
+        t0 = time.perf_counter_ns()
+        fn(p)
+        times.append((time.perf_counter_ns() - t0) / 1000.0)
+    return summary(times, time.perf_counter() - start)
+
+
+def parts(knowledge: Knowledge, posts: list[str]) -> dict:
+    """The median cost of each step of the flow on the same posts."""
+    tokens = [tokenize(prepare(p).text) for p in posts]
+    matches = [knowledge.matcher.match(t) for t in tokens]
+    evs = [evidence(knowledge, t, m) for t, m in zip(tokens, matches)]
+    emb = shared_embedding()
+    feats = [Features(t, e, ngrams(t), emb.encode_words(t.words)) for t, e in zip(tokens, evs)]
+
+    def med(fn, items) -> float:
+        times = []
+        for item in items:
+            t0 = time.perf_counter_ns()
+            fn(item)
+            times.append((time.perf_counter_ns() - t0) / 1000.0)
+        return summary(times)["median_us"]
+
+    out = {
+        "normalise_tokenize_us": med(lambda p: tokenize(prepare(p).text), posts),
+        "match_us": med(knowledge.matcher.match, tokens),
+        "rule_evidence_us": med(lambda tm: evidence(knowledge, *tm), list(zip(tokens, matches))),
+        "embedding_us": med(lambda t: emb.encode_words(t.words), tokens),
+        "ngrams_us": med(ngrams, tokens),
+    }
+    if knowledge.model is not None:
+        out["decision_us"] = med(lambda f: decide(knowledge, f, explain=False), feats)
+        out["decision_with_explanation_us"] = med(lambda f: decide(knowledge, f, explain=True), feats)
+    return out
+
+
+def load_and_train(knowledge_dir: Path) -> dict:
+    """Cold: an empty model cache, so the examples are featurised and the model fitted.
+    Cached: the same knowledge again with only the on-disk cache (the in-process memo
+    cleared), i.e. what a restart costs."""
+    saved = os.environ.get("TRIAGE_MODEL_CACHE")
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["TRIAGE_MODEL_CACHE"] = tmp
+        try:
+            modelcache._memo.clear()
+            t0 = time.perf_counter()
+            cold, _ = load_knowledge(knowledge_dir)
+            cold_s = time.perf_counter() - t0
+            modelcache._memo.clear()
+            t0 = time.perf_counter()
+            load_knowledge(knowledge_dir)
+            cached_s = time.perf_counter() - t0
+        finally:
+            if saved is None:
+                os.environ.pop("TRIAGE_MODEL_CACHE", None)
+            else:
+                os.environ["TRIAGE_MODEL_CACHE"] = saved
+    meta = cold.model.meta if cold is not None and cold.model is not None else {}
+    return {
+        "examples": len(cold.examples) if cold else 0,
+        "cold_load_train_s": round(cold_s, 3),
+        "fit_s": meta.get("seconds_total"),
+        "cached_load_s": round(cached_s, 3),
+    }
+
+
+def run(knowledge: Knowledge, knowledge_dir: Path, warm: list[str], quick: bool) -> dict:
+    posts = realistic_posts()
+    if not posts:
+        return {"error": f"no realistic posts at {BLIND}"}
+    if quick:
+        posts = posts[:100]
+    for m in warm:
+        triage(knowledge, m)
+    half = len(posts) // 2
+    # Each post is seen once per path: the two halves go to the two paths in turn, so no
+    # path profits from the other's caches on the same text.
+    combined = _each_once(lambda p: triage(knowledge, p), posts[:half])
+    rules_only = _each_once(lambda p: rules_path(knowledge, p), posts[half:])
+    combined_2 = _each_once(lambda p: triage(knowledge, p), posts[half:])
+    rules_2 = _each_once(lambda p: rules_path(knowledge, p), posts[:half])
+    return {
+        "posts": len(posts),
+        "combined": _merge(combined, combined_2),
+        "rules_only": _merge(rules_only, rules_2),
+        "naive_partial_ratio": naive_baseline(knowledge, posts[:30]),
+        "parts": parts(knowledge, posts),
+        "load_train": load_and_train(knowledge_dir),
+    }
+
+
+def _merge(a: dict, b: dict) -> dict:
+    """Both halves' figures, weighted by count (medians of halves, not a re-sort: close
+    enough at these sizes, and it keeps each measurement a single pass)."""
+    n = a["messages"] + b["messages"]
+    return {
+        "messages": n,
+        "median_us": round((a["median_us"] * a["messages"] + b["median_us"] * b["messages"]) / n, 1),
+        "p99_us": max(a["p99_us"], b["p99_us"]),
+        "per_second": round((a["per_second"] * a["messages"] + b["per_second"] * b["messages"]) / n),
+    }
+
+
+def format_rows(d: dict) -> list[tuple[str, str]]:
+    if "error" in d:
+        return [("learned decision", f"not measured: {d['error']}")]
+
+    def lat(x: dict) -> str:
+        return f"median {x['median_us']:.0f} us, p99 {x['p99_us']:.0f} us ({x['messages']} posts)"
+
+    p, lt = d["parts"], d["load_train"]
+    rows = [
+        (f"realistic posts (blind set, 80-150 chars, {d['posts']}, each once)", ""),
+        ("  whole decision (rules + learned + why)", lat(d["combined"])),
+        ("  rules-only path, same posts", lat(d["rules_only"])),
+        ("  naive partial_ratio loop, same posts", lat(d["naive_partial_ratio"])),
+        ("  parts (median us)", ", ".join(f"{k[:-3]} {v:.0f}" for k, v in p.items())),
+        (f"load + train, {lt['examples']} examples", f"cold {lt['cold_load_train_s']:.2f} s (fit {lt['fit_s']} s), from cache {lt['cached_load_s']:.2f} s"),
+    ]
+    return rows

@@ -12,6 +12,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from .classify import decide
 from .features import extract
 from .knowledge import Knowledge
@@ -168,7 +170,7 @@ def evaluate(knowledge: Knowledge, items: list[Labeled], progress=None) -> EvalR
         else:
             f = extract(knowledge, tokenize(prepared.text))
             verdict = decide(knowledge, f, prepared.notices, explain=False)
-            learned = LABELS[int(model.text_probabilities(f).argmax())] if model else ""
+            learned = LABELS[int(np.argmax(model.text_probabilities(f)))] if model else ""
         result.items.append((item, verdict))
         if model:
             result.learned_only.append(learned)

@@ -1,7 +1,7 @@
 """The learned decision at run time: features -> calibrated probabilities -> Decision.
 
 Two stages, trained in bot/train.py. Stage 1 reads the words (stem n-grams, TF-IDF) and the
-sentence embedding. Stage 2 reads stage 1's probabilities beside the rule evidence and
+sentence embedding, as two views. Stage 2 reads stage 1's probabilities beside the rule evidence and
 learns how far to trust each: on plain-language posts the rules' vocabulary fails, on
 concept names they are sharp. Stage 2 was trained on stage 1's *out-of-fold* outputs, so it
 weighs stage 1 as it behaves on messages it has not seen, which is how it is used here.
@@ -41,16 +41,16 @@ class Model:
 
     vocab: dict[str, int]
     idf: np.ndarray  # (V,)
-    emb_scale: float
-    text_w: np.ndarray  # (V + D, K): stage 1, rows are features
-    text_b: np.ndarray  # (K,)
+    words_w: np.ndarray  # (V, K + P): words view (naive Bayes log-weights), categories | pitfalls
+    emb_w: np.ndarray  # (D, K + P): embedding view (ridge), categories | pitfalls
+    emb_b: np.ndarray  # (K + P,)
     stack_keys: dict[str, int]  # "rule:<id>" / "pitfall:<id>" -> row in stack_sparse
-    stack_dense: np.ndarray  # (K + R, K): stage 2 over [log p1, rule dense]
+    stack_dense: np.ndarray  # (2K + R, K): stage 2 over [log p words, log p embedding, rule dense]
     stack_sparse: np.ndarray  # (S, K)
     stack_b: np.ndarray
     temperature: float
     pitfall_ids: tuple[str, ...]  # column order of the pitfall head; "" means none
-    pit_w: np.ndarray  # (V + D + P, len(pitfall_ids)): words, embedding, rule pitfall flags
+    pit_w: np.ndarray  # (2P + P - 1, P): pitfall stacker over both views and the rule flags
     pit_b: np.ndarray
     pit_threshold: float
     abstain_below: float
@@ -64,19 +64,11 @@ class Model:
         for k in range(len(LABELS)):
             rows = np.flatnonzero(self.example_labels == k)
             self._by_label[k] = (rows, np.ascontiguousarray(self.example_vecs[rows]))
-        # Stage 1 and the pitfall head read the same words and embedding: fuse their weights
-        # so a message costs one gather and one product for both (numpy's per-call overhead,
-        # not arithmetic, dominates at this size).
-        v, d = len(self.idf), self.example_vecs.shape[1]
-        self._k = self.text_w.shape[1]
-        self._ng_w = np.ascontiguousarray(np.hstack([self.text_w[:v], self.pit_w[:v]]))
-        self._emb_w = np.ascontiguousarray(np.hstack([self.text_w[v:], self.pit_w[v : v + d]]) * self.emb_scale)
-        self._bias = np.concatenate([self.text_b, self.pit_b])
-        self._pit_flags_w = self.pit_w[v + d :]
-
+        self._k = len(LABELS)
+        self._p = len(self.pitfall_ids)
         self._idf = self.idf.tolist()
-        text_ng = self.text_w[:v]
-        self._push = np.ascontiguousarray(text_ng - text_ng.mean(axis=1, keepdims=True))  # towards k vs the rest
+        cat_words = self.words_w[:, : self._k]
+        self._push = np.ascontiguousarray(cat_words - cat_words.mean(axis=1, keepdims=True))  # towards k vs the rest
         self._sparse_rows = self.stack_sparse.tolist()
         self._stack_b = self.stack_b.tolist()
 
@@ -86,8 +78,8 @@ class Model:
     # --- stage 1 and the pitfall head -------------------------------------------------
 
     def _heads(self, f: Features):
-        """TF-IDF of the message's n-grams (indices, values, first position of each), and
-        the fused stage-1 and pitfall logits as a list."""
+        """TF-IDF of the message's n-grams (indices, values, first position of each), the
+        words view's logits, and the fused embedding-view + pitfall logits, as lists."""
         vocab = self.vocab
         counts: dict[int, int] = {}
         first: dict[int, int] = {}
@@ -99,20 +91,27 @@ class Model:
                 else:
                     counts[col] = 1
                     first[col] = pos
-        h = f.embedding @ self._emb_w + self._bias
+        h = (f.embedding @ self.emb_w + self.emb_b).tolist()
         if not counts:
-            return [], np.zeros(0, dtype=np.float32), [], h.tolist()
+            return [], np.zeros(0, dtype=np.float32), [], [0.0] * (self._k + self._p), h
         idx = list(counts)
         idf = self._idf
         raw = [(1.0 + math.log(c)) * idf[col] if c > 1 else idf[col] for col, c in counts.items()]
         norm = math.sqrt(sum(x * x for x in raw))
         vals = np.asarray(raw, dtype=np.float32) / norm
-        h += vals @ self._ng_w[idx]
-        return idx, vals, [first[c] for c in idx], h.tolist()
+        return idx, vals, [first[c] for c in idx], (vals @ self.words_w[idx]).tolist(), h
+
+    def _views(self, words_logits, h) -> list[float]:
+        """Both views' log-probabilities over the categories, the first part of stage 2's input."""
+        k = self._k
+        return _log_softmax(words_logits[:k]) + _log_softmax(h[:k])
 
     def text_probabilities(self, f: Features) -> list[float]:
-        """Stage 1 alone: the learned part without the rules, for the ablation."""
-        return _softmax(self._heads(f)[3][: self._k])
+        """The learned part without the rules (both views, multiplied), for the ablation."""
+        _, _, _, wl, h = self._heads(f)
+        logs = self._views(wl, h)
+        k = self._k
+        return _softmax([logs[i] + logs[k + i] for i in range(k)])
 
     # --- stage 2 ------------------------------------------------------------------------
 
@@ -128,8 +127,8 @@ class Model:
         return out
 
     def probabilities(self, f: Features) -> list[float]:
-        h = self._heads(f)[3]
-        return self._calibrated(self._stack_logits(_log_softmax(h[: self._k]), f.rule_dense(), f.rule_keys()))
+        _, _, _, wl, h = self._heads(f)
+        return self._calibrated(self._stack_logits(self._views(wl, h), f.rule_dense(), f.rule_keys()))
 
     def _calibrated(self, logits: list[float]) -> list[float]:
         t = self.temperature
@@ -138,15 +137,15 @@ class Model:
     # --- the decision -------------------------------------------------------------------
 
     def decide(self, f: Features, knowledge, explain: bool = True) -> Decision:
-        idx, vals, firsts, h = self._heads(f)
-        log_p1 = _log_softmax(h[: self._k])
+        idx, vals, firsts, wl, h = self._heads(f)
+        log_p1 = self._views(wl, h)
         probs = self._calibrated(self._stack_logits(log_p1, f.rule_dense(), f.rule_keys()))
         k = max(range(len(probs)), key=probs.__getitem__)
         abstained = False
         if LABELS[k] != "unclear" and probs[k] < self.abstain_below:
             k, abstained = LABELS.index("unclear"), True
         category = LABELS[k]
-        pitfalls = self._pitfalls(f, h[self._k :]) if category != "unclear" else ()
+        pitfalls = self._pitfalls(f, wl, h) if category != "unclear" and self._p > 1 else ()
         reasons: tuple[Signal, ...] = ()
         words: tuple[str, ...] = ()
         closest = None
@@ -158,11 +157,11 @@ class Model:
             category, probs[k], dict(zip(LABELS, probs)), pitfalls, reasons, words, closest, abstained
         )
 
-    def _pitfalls(self, f: Features, logits: list[float]) -> tuple[str, ...]:
-        if f.rules.pitfalls:
-            flags = np.asarray([float(p in f.rules.pitfalls) for p in self.pitfall_ids[1:]], dtype=np.float32)
-            logits = (np.asarray(logits, dtype=np.float32) + flags @ self._pit_flags_w).tolist()
-        p = _softmax(logits)
+    def _pitfalls(self, f: Features, words_logits, h) -> tuple[str, ...]:
+        k = self._k
+        flags = [float(q in f.rules.pitfalls) for q in self.pitfall_ids[1:]]
+        z = _log_softmax(words_logits[k:]) + _log_softmax(h[k:]) + flags
+        p = _softmax((np.asarray(z, dtype=np.float32) @ self.pit_w + self.pit_b).tolist())
         best = max(range(1, len(p)), key=p.__getitem__)
         return (self.pitfall_ids[best],) if p[best] >= self.pit_threshold else ()
 

@@ -27,9 +27,9 @@ from .model import Model
 
 log = logging.getLogger("bot.model")
 
-RECIPE_VERSION = "2"  # bump when bot/train.py or bot/features.py changes what a fit produces
+RECIPE_VERSION = "4"  # bump when bot/train.py or bot/features.py changes what a fit produces
 _ARRAYS = (
-    "idf", "text_w", "text_b", "stack_dense", "stack_sparse", "stack_b",
+    "idf", "words_w", "emb_w", "emb_b", "stack_dense", "stack_sparse", "stack_b",
     "pit_w", "pit_b", "example_vecs", "example_labels",
 )  # fmt: skip
 _memo: dict[str, Model] = {}
@@ -82,7 +82,6 @@ def save(model: Model, path: Path) -> None:
         "stack_keys": sorted(model.stack_keys, key=model.stack_keys.get),
         "pitfall_ids": list(model.pitfall_ids),
         "example_texts": list(model.example_texts),
-        "emb_scale": model.emb_scale,
         "temperature": model.temperature,
         "pit_threshold": model.pit_threshold,
         "abstain_below": model.abstain_below,
@@ -110,7 +109,6 @@ def load(path: Path) -> Model | None:
             stack_keys={k: i for i, k in enumerate(meta["stack_keys"])},
             pitfall_ids=tuple(meta["pitfall_ids"]),
             example_texts=tuple(meta["example_texts"]),
-            emb_scale=float(meta["emb_scale"]),
             temperature=float(meta["temperature"]),
             pit_threshold=float(meta["pit_threshold"]),
             abstain_below=float(meta["abstain_below"]),

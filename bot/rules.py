@@ -8,7 +8,7 @@ are kept, so the decision can learn how much a negation really takes away.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .knowledge import Knowledge
 from .matcher import Hit, Matches
@@ -18,8 +18,10 @@ from .verdict import Signal
 NEGATION_WINDOW = 3  # words between a negation cue and the hit it negates
 
 
-@dataclass(frozen=True)
-class RuleEvidence:
+class RuleEvidence(NamedTuple):
+    """A NamedTuple: the decision builds one per rule hit when it checks which hits really
+    support a call (model._reasons), and a frozen dataclass costs several times more."""
+
     signals: tuple[Signal, ...]
     pitfalls: tuple[str, ...]  # pitfalls the pitfall rules detect
     scores: dict[str, float]  # technical/societal/both weight sums (pitfalls add to "both")

@@ -58,13 +58,17 @@ class Service:
 
     # -- the one entry point --------------------------------------------------------------
 
+    def ignores(self, msg: Incoming) -> bool:
+        return should_ignore(msg, self.config.allowed_bots.get(msg.platform, frozenset()))
+
     def handle(self, msg: Incoming, limits: Limits = Limits()) -> list[Outgoing]:
-        if should_ignore(msg):
+        if self.ignores(msg):
             return []
         if msg.event_id and self.store is not None and not self.store.claim_event(msg.platform, msg.event_id):
             log.info("duplicate event ignored", extra={"platform": msg.platform, "event_id": msg.event_id})
             return []
-        if not self.limiter.allow(msg.platform, msg.user):
+        # The console is one local person (often a script piping many lines): nobody to protect.
+        if msg.platform != "console" and not self.limiter.allow(msg.platform, msg.user):
             log.info("rate limited", extra={"platform": msg.platform, "user": msg.user, "event_id": msg.event_id})
             if not self._should_notify_limit(msg.platform, msg.user):
                 return []  # told them recently; answering every extra message would be the flood
@@ -332,11 +336,10 @@ def new_record_id() -> str:
     return f"{state['prefix']}{next(state['count']):016x}"
 
 
-def should_ignore(msg: Incoming) -> bool:
-    """The single loop-prevention rule: never answer ourselves, other bots (unless they
-    address us), edits or link unfurls."""
+def should_ignore(msg: Incoming, allowed_bots: frozenset[str] = frozenset()) -> bool:
+    """The single loop-prevention rule: never answer ourselves, edits, link unfurls, or any
+    other bot unless the operator allow-listed it. Mentioning us is no exception: a bot
+    that reply-pings our answer mentions us, and answering it starts a loop."""
     if msg.from_us or msg.is_edit or msg.is_unfurl:
         return True
-    if msg.is_bot and not msg.mentions_us:
-        return True
-    return False
+    return msg.is_bot and msg.user not in allowed_bots

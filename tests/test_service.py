@@ -38,7 +38,9 @@ def make_service(mini_dir, tmp_path):
 def test_should_ignore_is_the_single_loop_rule():
     assert should_ignore(msg("x", from_us=True))
     assert should_ignore(msg("x", is_bot=True))
-    assert not should_ignore(msg("x", is_bot=True, mentions_us=True))
+    assert should_ignore(msg("x", is_bot=True, via=MENTION))  # a mention (or reply-ping) is no exception
+    assert not should_ignore(msg("x", user="BOT1", is_bot=True), frozenset({"BOT1"}))
+    assert should_ignore(msg("x", user="BOT2", is_bot=True), frozenset({"BOT1"}))
     assert should_ignore(msg("x", is_edit=True))
     assert should_ignore(msg("x", is_unfurl=True))
     assert not should_ignore(msg("x"))

@@ -140,7 +140,6 @@ class _TriageBot:
             user_roles=role_ids(message.author),
             event_id=str(message.id),
             is_bot=message.author.bot,
-            mentions_us=mentions_us,
             from_us=False,
         )
         def work() -> list[Post]:

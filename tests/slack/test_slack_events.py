@@ -80,9 +80,13 @@ def test_bots_edits_unfurls_and_our_own_messages_are_ignored(serve, slack: FakeS
     assert app.records() == []
 
 
-def test_a_bot_that_mentions_us_is_answered(serve, slack: FakeSlackAPI) -> None:
+def test_a_bot_that_mentions_us_is_ignored_unless_allow_listed(serve, slack: FakeSlackAPI, tmp_path) -> None:
     app = serve()
-    app.post(sp.event_callback(sp.app_mention_event(TECHNICAL, bot_id="BOTHER", user="UOTHERBOT")))
+    assert app.post(sp.event_callback(sp.app_mention_event(TECHNICAL, bot_id="BOTHER", user="UOTHERBOT"))).status == 200
+    slack.assert_no_calls("chat.postMessage", within=0.3)
+    config = write_config(tmp_path / "bots.yaml", tmp_path / "bots", allowed_bots={"slack": ["UOTHERBOT"]})
+    listed = serve(config=config)
+    listed.post(sp.event_callback(sp.app_mention_event(TECHNICAL, bot_id="BOTHER", user="UOTHERBOT")))
     [post] = slack.wait_for("chat.postMessage")
     assert post.problems == []
 

@@ -150,6 +150,30 @@ def test_bad_signature_or_stale_timestamp_is_401_and_nothing_happens(serve, slac
     assert app.records() == []
 
 
+@pytest.mark.parametrize(
+    "body,headers",
+    [
+        pytest.param(b"{not json", {"Content-Type": "application/json"}, id="bad-json"),
+        pytest.param(b"\xff\xfe\x00junk", {"Content-Type": "application/x-www-form-urlencoded"}, id="binary-form"),
+        pytest.param(b"payload=%7Bnot-json", {"Content-Type": "application/x-www-form-urlencoded"}, id="bad-payload"),
+        pytest.param(b"{}", {"Content-Type": "application/json", "X-Slack-Request-Timestamp": "soon",
+                             "X-Slack-Signature": "v0=00"}, id="non-numeric-timestamp"),
+        pytest.param(b"[1,2", {"Content-Type": "application/json", "X-Slack-Request-Timestamp": "1e400",
+                               "X-Slack-Signature": "v0=00"}, id="float-timestamp"),
+    ],
+)
+def test_unsigned_junk_is_401_before_anything_parses_it(serve, slack: FakeSlackAPI, caplog, body, headers) -> None:
+    app = serve()
+    with caplog.at_level(logging.WARNING):
+        r = sp.SignedRequest(body, headers).post(app.url)
+    assert r.status == 401, (r.status, r.text)
+    assert not [rec for rec in caplog.records if rec.levelno >= logging.ERROR]
+    slack.assert_no_calls(within=0.2)
+    assert sp.signed(SECRET, b"{not json").post(app.url).status == 400  # signed junk: a client bug
+    assert app.post(sp.event_callback(sp.app_mention_event(TECHNICAL))).status == 200  # still serving
+    slack.wait_for("chat.postMessage")
+
+
 def test_channel_broadcasts_and_mentions_are_echoed_harmlessly(serve, slack: FakeSlackAPI) -> None:
     app = serve()
     # `reading <id>` echoes the unknown id back; Slack delivers the broadcast as <!channel>

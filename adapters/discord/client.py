@@ -195,7 +195,7 @@ class _TriageBot:
         user = str(interaction.user.id)
 
         def work() -> list[Post]:
-            out = self.service.feedback(PLATFORM, user, record_id, choice, LIMITS)
+            out = self.service.feedback(PLATFORM, user, record_id, choice, LIMITS, role_ids(interaction.user))
             return self._render([out], False)
 
         await self._respond(interaction, work, public=False)

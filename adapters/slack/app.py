@@ -344,7 +344,9 @@ class SlackAdapter:
         ack = ":white_check_mark: " + esc(out.text) if out.extra.get("choice") else esc(out.text)
         message = body.get("message")
         url = body.get("response_url")
-        if message and message.get("blocks"):  # a message everyone sees: keep it, note the rating
+        if not out.extra.get("choice"):  # not recorded (refused, unknown record): tell the clicker alone
+            payload = {"response_type": "ephemeral", "replace_original": False, "text": ack}
+        elif message and message.get("blocks"):  # a message everyone sees: keep it, note the rating
             payload = {"replace_original": True, "text": message.get("text") or "Triage", "blocks": blocks.with_ack(message["blocks"], ack)}
         else:  # ephemeral: Slack sent no copy, so render it again from what the buttons carry
             ctx = Share.parse(action.get("value"))

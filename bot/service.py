@@ -88,7 +88,11 @@ class Service:
             log.warning("command refused", extra={"platform": msg.platform, "channel": msg.channel, "user": msg.user, "command": "stats"})
             return [self._out("refused", "Sorry, stats are for ethics leads and moderators here. Ask an admin if you need them.", limits, private=True)]
         handler = getattr(self, "_cmd_" + command.name.replace(" ", "_"))
-        return [handler(msg, command.arg, limits)]
+        try:
+            return [handler(msg, command.arg, limits)]
+        except StoreUnavailable:  # stats, exports: operator reads that need the database now
+            log.warning("command needs the store, which is unavailable", extra={"platform": msg.platform, "command": command.name})
+            return [self._out("notice", f"The record store is unavailable right now, so `{command.name}` can't run. Triage still works; please try again in a few minutes.", limits, private=True)]
 
     # -- commands -------------------------------------------------------------------------
 
@@ -215,7 +219,14 @@ class Service:
     def _cmd_forget_me(self, msg: Incoming, arg: str, limits: Limits) -> Outgoing:
         if self.store is None:
             return self._out("forget", "I keep no records here, so there is nothing to delete.", limits, private=True)
-        count = self.store.forget_user(msg.platform, msg.user)
+        try:
+            count = self.store.forget_user(msg.platform, msg.user)
+        except StoreUnavailable:  # a deletion request must not fail in silence: keep it on disk
+            self.store.forget_later(msg.platform, msg.user)
+            log.warning("forget me queued: store unavailable", extra={"platform": msg.platform, "user": msg.user})
+            return self._out("forget", "The record store is unavailable right now, so I can't delete your records this minute. "
+                             "Your request is saved and will be carried out as soon as the store is back: everything I "
+                             "recorded of you up to now will be deleted.", limits, private=True)  # fmt: skip
         log.info("forget me", extra={"platform": msg.platform, "user": msg.user, "deleted": count})
         return self._out("forget", f"Done: I deleted {count} record(s) of your triages and feedback.", limits, private=True)
 

@@ -1,8 +1,8 @@
 """The store interface. Backends: sqlite.SQLiteStore (default) and postgres.PostgresStore.
 
 Contract on the reply path:
-  * ``add_triage`` never raises and never waits for the database (a background writer
-    thread batches inserts; if the database is unreachable they go to a local spool file
+  * ``add_triage`` never raises and never waits for the database, only for one line of
+    the local journal to reach the disk (a background writer thread batches inserts; if the database is unreachable they go to a local spool file
     and are replayed, idempotently, when it is back).
   * ``claim_event`` never raises; if the database is unreachable it falls back to an
     in-process LRU so the bot keeps answering (dedupe is then per process only).
@@ -54,6 +54,11 @@ class Store(abc.ABC):
         """Delete the user's records and feedback; return how many rows were deleted.
 
         Records of that user still queued or spooled (ts <= now) will not be written later."""
+
+    @abc.abstractmethod
+    def forget_later(self, platform: str, user: str) -> None:
+        """forget_user, carried out by the writer once the database is reachable. The
+        request is on disk (journal, then spool) when this returns."""
 
     @abc.abstractmethod
     def purge_older_than(self, ts: float) -> int:

@@ -19,6 +19,7 @@ import os
 import queue
 import random
 import secrets
+import sqlite3
 import threading
 import time
 import weakref
@@ -38,6 +39,7 @@ from .records import (
     Stats,
     TriageRecord,
 )
+from .claims import LocalClaims
 from .journal import Journal
 from .spool import Spool
 
@@ -185,6 +187,7 @@ class SQLStore(Store):
         # writer-thread state
         self._spool = Spool(spool_dir)
         self._journal = Journal(spool_dir, sync=journal_sync)
+        self._local_claims = LocalClaims(spool_dir, ttl=event_ttl)
         self._backlog: list[dict] = []  # items neither the DB nor the spool file took
         self._backlog_max = queue_size
         self._retry_delay = retry_initial
@@ -295,6 +298,8 @@ class SQLStore(Store):
                                 "VALUES (?, ?, ?) ON CONFLICT (platform, event_id) DO NOTHING"),
                         (self._str(platform), self._str(event_id), time.time()))
                     claimed = cur.rowcount == 1
+                if claimed and self._local_claims.claimed_during_outage(platform, event_id):
+                    claimed = False  # answered on this host while the database was down
                 self._note_success()
                 with self._lock:  # the database decided; remember it locally either way
                     self._lru.add(key)
@@ -303,10 +308,18 @@ class SQLStore(Store):
                 self._note_failure(exc)
                 if self._is_unavailable(exc):
                     self._warn_rate_limited("claim", 60, "claim_event: database unavailable (%s); "
-                                            "deduplicating events in this process only", _describe(exc))
+                                            "deduplicating events on this host only", _describe(exc))
                 else:
-                    log.exception("claim_event failed; deduplicating in this process only")
-        with self._lock:  # fallback: first claimer in this process wins
+                    log.exception("claim_event failed; deduplicating on this host only")
+        try:  # fallback: first claimer on this host wins
+            claimed = self._local_claims.claim(platform, event_id)
+            with self._lock:
+                self._lru.add(key)
+            return claimed
+        except (OSError, sqlite3.Error) as exc:
+            self._warn_rate_limited("localclaim", 60, "local event claims unusable (%s); "
+                                    "deduplicating in this process only", _describe(exc))
+        with self._lock:  # last resort: first claimer in this process wins
             if key in self._lru:
                 return False
             self._lru.add(key)
@@ -548,6 +561,7 @@ class SQLStore(Store):
         else:
             self._spool.close()
             self._journal.close()
+        self._local_claims.close()
         self._close_connections()
         try:
             atexit.unregister(self._atexit)

@@ -4,8 +4,9 @@ Contract on the reply path:
   * ``add_triage`` never raises and never waits for the database, only for one line of
     the local journal to reach the disk (a background writer thread batches inserts; if the database is unreachable they go to a local spool file
     and are replayed, idempotently, when it is back).
-  * ``claim_event`` never raises; if the database is unreachable it falls back to an
-    in-process LRU so the bot keeps answering (dedupe is then per process only).
+  * ``claim_event`` never raises; if the database is unreachable it falls back to a
+    SQLite file beside the spool, shared by the processes of this host (dedupe is then
+    per host), and to an in-process LRU if even that fails.
   * ``add_feedback`` never raises for database outages (feedback is queued/spooled like
     records); it returns False only when the record is known not to exist.
 Everything else (stats, forget_user, purge...) is an operator action and raises

@@ -262,3 +262,29 @@ def test_operator_commands_during_a_postgres_outage_say_so_and_forget_me_is_carr
         assert len(ids) == 2  # both of U2's; none of U1's
     finally:
         service.close()
+
+
+def test_retry_during_an_outage_is_claimed_once_by_the_workers_of_one_host(pg_schema, proxy, tmp_path):
+    """Two workers (two stores, as in two processes) on one data dir; PostgreSQL is down."""
+    data = tmp_path / "data"
+    a = open_store(proxy.url, data, schema=pg_schema, **FAST)
+    b = open_store(proxy.url, data, schema=pg_schema, **FAST)
+    try:
+        assert a.claim_event("slack", "EvBefore") is True
+        proxy.stop()
+        results = [s.claim_event("slack", f"Ev{n}") for n in range(20) for s in (a, b)]
+        assert results == [True, False] * 20  # each event: one worker answers, the other doesn't
+        assert a.claim_event("slack", "EvBefore") is False  # claimed in the database before: remembered
+        proxy.start()
+        wait_for(lambda: a.health()["ok"])
+        time.sleep(FAST["breaker_seconds"])
+        c = open_store(proxy.url, data, schema=pg_schema, **FAST)  # a worker started after the outage
+        try:
+            assert c.claim_event("slack", "Ev3") is False  # answered during the outage on this host
+            assert c.claim_event("slack", "EvNew") is True
+            assert a.claim_event("slack", "EvNew") is False
+        finally:
+            c.close()
+    finally:
+        a.close()
+        b.close()

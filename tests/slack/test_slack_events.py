@@ -242,3 +242,34 @@ def test_block_kit_problems_helper_sees_our_messages_clean(serve, slack: FakeSla
     app.post(sp.event_callback(sp.im_message_event("topics")))
     [post] = slack.wait_for("chat.postMessage")
     assert block_kit_problems(post.params) == []
+
+
+def test_two_workers_during_a_database_outage_answer_a_retry_once_and_say_forget_me_is_queued(serve, slack: FakeSlackAPI, pg_url: str, tmp_path) -> None:
+    """Two HTTP workers of one host; PostgreSQL goes away; Slack retries each event to the
+    other worker. The workers share claims through the local file beside the spool."""
+    from tests.store.store_helpers import TcpProxy
+
+    host_port = pg_url.split("@", 1)[1].split("/", 1)[0]
+    host, port = host_port.rsplit(":", 1)
+    proxy = TcpProxy((host, int(port))).start()
+    try:
+        url = pg_url.replace(host_port, f"127.0.0.1:{proxy.port}")
+        config = write_config(tmp_path / "shared.yaml", tmp_path / "pgdata", database_url=url)
+        a = serve(config=config)
+        b = serve(config=config)
+        assert a.post(sp.event_callback(sp.app_mention_event(TECHNICAL))).status == 200
+        slack.wait_for("chat.postMessage")
+        proxy.stop()
+        for n in range(5):
+            body = sp.event_callback(sp.app_mention_event(f"{TECHNICAL} #{n}"))
+            assert a.post(body).status == 200
+            assert b.post(body, retry_num=1).status == 200
+        slack.wait_for("chat.postMessage", count=6)
+        time.sleep(0.5)
+        assert len(slack.calls("chat.postMessage")) == 6  # one answer per event, none twice
+        b.post(sp.event_callback(sp.app_mention_event("forget me")))
+        [told] = slack.wait_for("chat.postEphemeral")
+        assert "unavailable" in told["text"] and "as soon as the store is back" in told["text"]
+    finally:
+        proxy.start()
+        proxy.stop()

@@ -166,7 +166,9 @@ def service_latency(service, messages: list[str], event_ids: bool) -> dict:
 
 
 def bench_recording(knowledge_dir: Path, messages: list[str]) -> dict:
-    """Reply latency with records off, on SQLite and on PostgreSQL, in one run."""
+    """Reply latency with records off, on SQLite and on PostgreSQL, in one run. Each store
+    journals a record (fdatasync) before the reply; the "no fdatasync" rows show what the
+    sync itself costs (without it a record survives a killed process, not a power cut)."""
     import os
 
     from .config import Config
@@ -177,10 +179,11 @@ def bench_recording(knowledge_dir: Path, messages: list[str]) -> dict:
     config = Config(rate_per_minute=0)
     out: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
-        backends = [("none", None, {}), ("sqlite", None, {})]
         pg_url = os.environ.get("TRIAGE_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
         schema = f"bench_{uuid.uuid4().hex[:8]}"
-        backends.append(("postgresql", pg_url, {"schema": schema}))
+        backends = [("none", None, {}), ("sqlite", None, {}), ("sqlite, no fdatasync", None, {"journal_sync": False}),
+                    ("postgresql", pg_url, {"schema": schema}),
+                    ("postgresql, no fdatasync", pg_url, {"schema": schema, "journal_sync": False})]
         for name, url, opts in backends:
             try:
                 store = None if name == "none" else open_store(url, Path(tmp) / name, **opts)
@@ -203,8 +206,8 @@ def bench_recording(knowledge_dir: Path, messages: list[str]) -> dict:
         except Exception:
             pass
     base = out["none"]["median_us"]
-    for name in ("sqlite", "postgresql"):
-        if "median_us" in out.get(name, {}):
+    for name in out:
+        if name != "none" and "median_us" in out[name]:
             out[name]["overhead_median_pct"] = round(100 * (out[name]["median_us"] - base) / base, 1)
             dedupe = out[name]["with_dedupe"]
             dedupe["claim_cost_median_us"] = round(dedupe["median_us"] - out[name]["median_us"], 1)

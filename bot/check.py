@@ -44,12 +44,21 @@ class CheckReport:
 
 
 def check(directory: Path) -> CheckReport:
+    """`knowledge check`: the gate below, plus the warnings that never refuse anything."""
+    report = validate(directory)
+    if report.knowledge is not None:
+        with _gc_paused():
+            report.problems.extend(phrase_warnings(report.knowledge))
+    return report
+
+
+def validate(directory: Path) -> CheckReport:
+    """The one gate for knowledge: what `knowledge check` refuses, a start-up or a live
+    reload refuses too, whatever the set of errors becomes: refused unless `report.ok`."""
     knowledge, problems = load_knowledge(directory)
     report = CheckReport(knowledge, list(problems))
     if knowledge is None:
         return report
-    with _gc_paused():
-        report.problems.extend(phrase_warnings(knowledge))
     for example in knowledge.examples:
         report.examples_run += 1
         failure = example_failure(knowledge, example)

@@ -9,6 +9,7 @@ import argparse
 import importlib
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -57,23 +58,64 @@ def cmd_ask(args) -> int:
 
 def cmd_classify(args) -> int:
     holder = load_holder(args)
-    out = sys.stdout
+    out = sys.stdout.buffer
     if not args.jsonl:
         text = " ".join(args.text) if args.text else sys.stdin.read()
-        out.write(json.dumps(_classified(holder.current, None, text), ensure_ascii=False) + "\n")
+        out.write(_strict_json(_classified(holder.current, None, _clean(text))))
         return 0
     for n, raw in enumerate(sys.stdin.buffer, 1):
-        if not raw.strip():
-            continue
         try:
-            obj = json.loads(raw)
-            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-                raise ValueError('each line must be a JSON object with a "text" string')
-            row = _classified(holder.current, obj.get("id"), obj["text"])
-        except ValueError as exc:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
-            row = {"id": None, "line": n, "error": str(exc)}
-        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            line = _strict_json(_classify_line(holder.current, raw))
+        except Exception as exc:  # noqa: BLE001 - one line must never cost the lines after it
+            line = _strict_json({"id": None, "line": n, "error": _line_error(exc)})
+        out.write(line)
+    out.flush()
     return 0
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# Line breaks JSON leaves raw inside strings; readers that split on them (str.splitlines,
+# JavaScript) would see one row as two.
+_RAW_BREAKS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _classify_line(knowledge, raw: bytes) -> dict:
+    if not raw.strip():
+        raise ValueError("blank line")
+    obj = json.loads(raw, parse_constant=_reject_constant)
+    if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+        raise ValueError('each line must be a JSON object with a "text" string')
+    return _classified(knowledge, _clean(obj.get("id")), _clean(obj["text"]))
+
+
+def _clean(value):
+    """JSON escapes can spell lone surrogates, which no UTF-8 output can carry: U+FFFD."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    return value
+
+
+def _strict_json(row: dict) -> bytes:
+    text = json.dumps(row, ensure_ascii=False, allow_nan=False)
+    for raw_break, escaped in _RAW_BREAKS.items():
+        text = text.replace(raw_break, escaped)
+    return text.encode("utf-8") + b"\n"
+
+
+def _line_error(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "JSON nested too deeply"
+    if isinstance(exc, ValueError):  # JSONDecodeError, UnicodeDecodeError, NaN/Infinity
+        return _LONE_SURROGATE.sub("\ufffd", str(exc))
+    return f"cannot classify this line ({type(exc).__name__})"
 
 
 def _classified(knowledge, ident, text: str) -> dict:

@@ -42,6 +42,9 @@ class Config:
     rate_per_minute: float = 10.0
     rate_burst: int = 10
     roles: Roles = field(default_factory=Roles)
+    # Per platform: bot user ids the service may answer. Empty: no bot is ever answered,
+    # because two bots replying to each other (a reply-ping is a mention) never stop.
+    allowed_bots: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 _ENV = {
@@ -67,28 +70,16 @@ def load_config(path: str | Path | None = None, env: dict | None = None) -> Conf
     for key in raw:
         if key not in known:
             raise ConfigError(f"{path}: unknown setting '{key}' (known: {', '.join(sorted(known))})")
-    values = {k: v for k, v in raw.items() if k != "roles"}
+    values = {k: v for k, v in raw.items() if k not in ("roles", "allowed_bots")}
     for var, name in _ENV.items():
         if env.get(var) not in (None, ""):
             values[name] = env[var]
     roles_raw = raw.get("roles") or {}
     if not isinstance(roles_raw, dict):
         raise ConfigError(f"{path}: 'roles' must be a table of moderators / ethics_leads")
-    roles = {}
-    for kind in ("moderators", "ethics_leads"):
-        per = roles_raw.get(kind) or {}
-        if not isinstance(per, dict):
-            raise ConfigError(f"{path}: roles.{kind} must map a platform to a list of ids")
-        out = {}
-        for platform in _PLATFORMS:
-            ids = per.get(platform) or []
-            if isinstance(ids, str):
-                ids = [ids]
-            override = env.get(_ROLE_ENV.format(kind=kind.upper(), platform=platform.upper()))
-            if override is not None:
-                ids = [i for i in override.replace(";", ",").split(",")]
-            out[platform] = frozenset(str(i).strip() for i in ids if str(i).strip())
-        roles[kind] = out
+    roles = {kind: _per_platform(roles_raw.get(kind), f"roles.{kind}", kind.upper(), path, env)
+             for kind in ("moderators", "ethics_leads")}
+    allowed_bots = _per_platform(raw.get("allowed_bots"), "allowed_bots", "ALLOWED_BOTS", path, env)
     try:
         return Config(
             database_url=values.get("database_url") or None,
@@ -98,9 +89,27 @@ def load_config(path: str | Path | None = None, env: dict | None = None) -> Conf
             rate_per_minute=float(values.get("rate_per_minute", 10.0)),
             rate_burst=int(values.get("rate_burst", 10)),
             roles=Roles(**roles),
+            allowed_bots=allowed_bots,
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"bad setting: {exc}") from None
+
+
+def _per_platform(per, name: str, env_kind: str, path, env) -> dict[str, frozenset[str]]:
+    """Id lists keyed by platform, each overridable by TRIAGE_<KIND>_<PLATFORM>="a,b"."""
+    per = per or {}
+    if not isinstance(per, dict):
+        raise ConfigError(f"{path}: {name} must map a platform to a list of ids")
+    out = {}
+    for platform in _PLATFORMS:
+        ids = per.get(platform) or []
+        if isinstance(ids, str):
+            ids = [ids]
+        override = env.get(_ROLE_ENV.format(kind=env_kind, platform=platform.upper()))
+        if override is not None:
+            ids = [i for i in override.replace(";", ",").split(",")]
+        out[platform] = frozenset(str(i).strip() for i in ids if str(i).strip())
+    return out
 
 
 def _read(path: Path) -> dict:

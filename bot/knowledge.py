@@ -36,6 +36,9 @@ REQUIRED_PITFALLS = (
     "governance-substitution",
 )
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+# The longest shipped phrase has 7 words; checking a 2,000-word phrase took 13 s.
+MAX_PHRASE_WORDS, MAX_PHRASE_CHARS = 12, 160
+_URL_UNSAFE = set('<>|"{}\\^`')  # break out of Slack's <url|label> and Markdown links
 
 
 # --- the model -------------------------------------------------------------------------
@@ -194,9 +197,7 @@ class Knowledge:
 
 
 def knowledge_files(directory: Path) -> list[Path]:
-    """Every YAML file of a knowledge directory, in a stable order (top level, then subfolders)."""
-    files = [p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()]
-    return sorted(files, key=lambda p: (len(p.relative_to(directory).parts), str(p)))
+    return yamlfile.yaml_files(directory)[0]
 
 
 def content_version(directory: Path, files: list[Path]) -> str:
@@ -235,10 +236,11 @@ def load_knowledge(directory: Path) -> tuple[Knowledge | None, list[Problem]]:
 def _load(directory: Path) -> tuple[Knowledge | None, list[Problem]]:
     if not directory.is_dir():
         return None, [Problem(str(directory), 0, "knowledge directory not found")]
-    files = knowledge_files(directory)
+    files, tree_problems = yamlfile.yaml_files(directory)
     if not files:
-        return None, [Problem(str(directory), 0, "no .yaml files in the knowledge directory")]
+        return None, [*tree_problems, Problem(str(directory), 0, "no .yaml files in the knowledge directory")]
     reader = _Reader(directory)
+    reader.problems.extend(tree_problems)
     for path in files:
         reader.read_file(path)
     knowledge = reader.finish(content_version(directory, files), tuple(str(f.relative_to(directory)) for f in files))
@@ -373,6 +375,10 @@ class _Reader:
         if not value.strip():
             self.error(line, f"{what} is empty")
             return None
+        if len(value) > MAX_PHRASE_CHARS or len(value.split()) > MAX_PHRASE_WORDS:
+            self.error(line, f"{what} is too long ({len(value.split())} words, {len(value)} characters; at most "
+                             f"{MAX_PHRASE_WORDS} words and {MAX_PHRASE_CHARS} characters): a phrase names one idea")
+            return None
         key = phrase_key(value)
         if not key:
             self.error(line, f"{what} '{value}' normalises to nothing (no letters or digits)")
@@ -484,7 +490,7 @@ class _Reader:
             self.allowed(e, _READING_KEYS, what)
             url = self.text(e, "url", what)
             if url and not _good_url(url):
-                self.error(e.line_of("url"), f"bad URL '{url}' in {what}: it must be an absolute https:// address with no spaces")
+                self.error(e.line_of("url"), f"bad URL '{url}' in {what}: it must be an absolute https:// address with no spaces and none of < > | \" {{ }} \\ ^ `")
             self.readings[ident] = Reading(
                 ident, self.text(e, "title", what), url, self.text(e, "summary", what, required=False),
                 self.ids(e, "categories", "category", what), self.ids(e, "topics", "topic", what),
@@ -630,7 +636,7 @@ class _Reader:
 
 
 def _good_url(url: str) -> bool:
-    if any(ch.isspace() for ch in url):
+    if any(ch.isspace() or ch in _URL_UNSAFE or not ch.isprintable() for ch in url):
         return False
     parts = urlsplit(url)
     return parts.scheme == "https" and "." in parts.netloc and not parts.netloc.startswith(".")

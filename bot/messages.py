@@ -31,7 +31,6 @@ class Incoming:
     user_roles: frozenset[str] = frozenset()  # Slack user-group ids, Discord role ids
     event_id: str | None = None
     is_bot: bool = False
-    mentions_us: bool = False
     from_us: bool = False
     is_edit: bool = False
     is_unfurl: bool = False

@@ -12,7 +12,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .knowledge import Knowledge, knowledge_files, load_knowledge
+from .check import validate
+from .knowledge import Knowledge, knowledge_files
 from .yamlfile import Problem
 
 log = logging.getLogger("bot.reload")
@@ -56,10 +57,10 @@ class KnowledgeHolder:
         self.min_interval = min_interval
         self._lock = threading.Lock()
         self._seen = _fingerprint(self.directory)
-        knowledge, problems = load_knowledge(self.directory)
-        if knowledge is None:
-            raise KnowledgeError(problems)
-        self.current: Knowledge = knowledge
+        report = validate(self.directory)
+        if not report.ok:
+            raise KnowledgeError(report.problems)
+        self.current: Knowledge = report.knowledge
         self._checked = time.monotonic()
         self._watcher: threading.Thread | None = None
         self._stop = threading.Event()
@@ -77,8 +78,9 @@ class KnowledgeHolder:
     def reload(self) -> ReloadEvent:
         with self._lock:
             self._seen = _fingerprint(self.directory)
-            knowledge, problems = load_knowledge(self.directory)
-            if knowledge is None:
+            report = validate(self.directory)  # the same gate as `knowledge check`
+            knowledge, problems = report.knowledge, report.problems
+            if not report.ok:
                 event = ReloadEvent(False, self.current.version, tuple(problems))
                 log.warning("knowledge reload rejected", extra={"errors": [str(p) for p in problems if p.level == "error"][:20]})
             else:
@@ -93,9 +95,12 @@ class KnowledgeHolder:
         def run() -> None:
             while not self._stop.wait(interval):
                 self._checked = 0.0
-                event = self.maybe_reload()
-                if event is not None and on_event is not None:
-                    on_event(event)
+                try:
+                    event = self.maybe_reload()
+                    if event is not None and on_event is not None:
+                        on_event(event)
+                except Exception as exc:  # noqa: BLE001 - a dead watcher would never reload again
+                    log.error("knowledge watcher: reload failed", extra={"error": type(exc).__name__})
 
         self._watcher = threading.Thread(target=run, name="knowledge-watch", daemon=True)
         self._watcher.start()

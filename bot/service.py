@@ -6,11 +6,11 @@ identically and each adapter only translates.
 """
 from __future__ import annotations
 
-import itertools
 import logging
-import os
+import secrets
 import threading
 import time
+from collections import OrderedDict
 
 import yaml
 
@@ -23,7 +23,7 @@ from .knowledge import did_you_mean
 from .messages import ACTION, Attachment, Chart, Incoming, Limits, Outgoing
 from .reload import KnowledgeHolder
 from .render import plain, split_text
-from .store import FEEDBACK_CHOICES, Feedback, Store, TriageRecord
+from .store import FEEDBACK_CHOICES, Feedback, Store, StoreUnavailable, TriageRecord
 
 log = logging.getLogger("bot.service")
 
@@ -38,6 +38,7 @@ _EXPORT_LABEL = {"technical": "technical", "societal": "societal", "both": "both
 _PURGE_EVERY_S = 3600.0
 RATE_NOTICE_EVERY_S = 30.0
 _PRIVATE_HEALTH = {"location", "spool_dir", "last_error"}
+_ASKERS_KEPT = 50_000  # recent records' askers, for feedback on records not yet in the database
 
 
 class Service:
@@ -55,16 +56,21 @@ class Service:
         self._lock = threading.Lock()
         self.on_reload = None  # front ends that can show it (the console) set a callback
         self._limit_notices: dict[tuple[str, str], float] = {}
+        self._askers: OrderedDict[str, tuple[str, str]] = OrderedDict()
 
     # -- the one entry point --------------------------------------------------------------
 
+    def ignores(self, msg: Incoming) -> bool:
+        return should_ignore(msg, self.config.allowed_bots.get(msg.platform, frozenset()))
+
     def handle(self, msg: Incoming, limits: Limits = Limits()) -> list[Outgoing]:
-        if should_ignore(msg):
+        if self.ignores(msg):
             return []
         if msg.event_id and self.store is not None and not self.store.claim_event(msg.platform, msg.event_id):
             log.info("duplicate event ignored", extra={"platform": msg.platform, "event_id": msg.event_id})
             return []
-        if not self.limiter.allow(msg.platform, msg.user):
+        # The console is one local person (often a script piping many lines): nobody to protect.
+        if msg.platform != "console" and not self.limiter.allow(msg.platform, msg.user):
             log.info("rate limited", extra={"platform": msg.platform, "user": msg.user, "event_id": msg.event_id})
             if not self._should_notify_limit(msg.platform, msg.user):
                 return []  # told them recently; answering every extra message would be the flood
@@ -82,7 +88,11 @@ class Service:
             log.warning("command refused", extra={"platform": msg.platform, "channel": msg.channel, "user": msg.user, "command": "stats"})
             return [self._out("refused", "Sorry, stats are for ethics leads and moderators here. Ask an admin if you need them.", limits, private=True)]
         handler = getattr(self, "_cmd_" + command.name.replace(" ", "_"))
-        return [handler(msg, command.arg, limits)]
+        try:
+            return [handler(msg, command.arg, limits)]
+        except StoreUnavailable:  # stats, exports: operator reads that need the database now
+            log.warning("command needs the store, which is unavailable", extra={"platform": msg.platform, "command": command.name})
+            return [self._out("notice", f"The record store is unavailable right now, so `{command.name}` can't run. Triage still works; please try again in a few minutes.", limits, private=True)]
 
     # -- commands -------------------------------------------------------------------------
 
@@ -95,6 +105,7 @@ class Service:
         record_id = None
         if verdict.reason not in ("empty", "binary"):  # nothing to classify: answered, not recorded
             record_id = new_record_id()
+            self._remember_asker(record_id, msg.platform, msg.user)
             if self.store is not None:
                 self.store.add_triage(TriageRecord(
                     record_id, self.clock(), msg.platform, msg.workspace, msg.channel, msg.user, msg.event_id,
@@ -203,26 +214,60 @@ class Service:
 
     def _cmd_feedback(self, msg: Incoming, arg: str, limits: Limits) -> Outgoing:
         record_id, choice = arg.split(" ", 1)
-        return self.feedback(msg.platform, msg.user, record_id, choice, limits)
+        return self.feedback(msg.platform, msg.user, record_id, choice, limits, msg.user_roles)
 
     def _cmd_forget_me(self, msg: Incoming, arg: str, limits: Limits) -> Outgoing:
         if self.store is None:
             return self._out("forget", "I keep no records here, so there is nothing to delete.", limits, private=True)
-        count = self.store.forget_user(msg.platform, msg.user)
+        try:
+            count = self.store.forget_user(msg.platform, msg.user)
+        except StoreUnavailable:  # a deletion request must not fail in silence: keep it on disk
+            self.store.forget_later(msg.platform, msg.user)
+            log.warning("forget me queued: store unavailable", extra={"platform": msg.platform, "user": msg.user})
+            return self._out("forget", "The record store is unavailable right now, so I can't delete your records this minute. "
+                             "Your request is saved and will be carried out as soon as the store is back: everything I "
+                             "recorded of you up to now will be deleted.", limits, private=True)  # fmt: skip
         log.info("forget me", extra={"platform": msg.platform, "user": msg.user, "deleted": count})
         return self._out("forget", f"Done: I deleted {count} record(s) of your triages and feedback.", limits, private=True)
 
     # -- feedback buttons -----------------------------------------------------------------
 
-    def feedback(self, platform: str, user: str, record_id: str, choice: str, limits: Limits = Limits()) -> Outgoing:
+    def feedback(self, platform: str, user: str, record_id: str, choice: str, limits: Limits = Limits(),
+                 roles: frozenset[str] = frozenset()) -> Outgoing:
+        """Feedback from the person who asked, or from a moderator: a rating button sits
+        under answers others can see, and ratings steer the knowledge."""
         if choice not in FEEDBACK_CHOICES:
             return self._out("help", f"'{choice}' is not a feedback choice; use one of: {', '.join(FEEDBACK_CHOICES)}.", limits, private=True)
         if self.store is None:
             return self._out("notice", "Thanks! (No record store is configured, so feedback isn't kept.)", limits, private=True)
+        if not self.config.roles.is_moderator(platform, user, roles):
+            try:
+                asker = self._asker(record_id)
+            except StoreUnavailable:
+                return self._out("notice", "I can't check that triage right now: the record store is unavailable. Please try again in a few minutes.", limits, private=True)
+            if asker is not None and asker != (platform, user):
+                log.info("feedback refused", extra={"platform": platform, "record": record_id})
+                return self._out("refused", "Only the person who asked for this triage (or a moderator) can rate it.", limits, private=True)
         if not self.store.add_feedback(Feedback(record_id, user, choice, self.clock())):
             return self._out("notice", "I couldn't find that triage any more (it may have been deleted or not saved yet).", limits, private=True)
         log.info("feedback", extra={"platform": platform, "record": record_id, "choice": choice})
         return self._out("notice", f"Thanks, recorded: {FEEDBACK_LABELS[choice]}.", limits, private=True, extra={"choice": choice})
+
+    def _remember_asker(self, record_id: str, platform: str, user: str) -> None:
+        with self._lock:
+            self._askers[record_id] = (platform, user)
+            if len(self._askers) > _ASKERS_KEPT:
+                self._askers.popitem(last=False)
+
+    def _asker(self, record_id: str) -> tuple[str, str] | None:
+        """(platform, user) who asked; None when no such record exists. Records this
+        process made are known at once; others (another worker's) come from the store."""
+        with self._lock:
+            asker = self._askers.get(record_id)
+        if asker is not None:
+            return asker
+        record = self.store.get_record(record_id)
+        return None if record is None else (record.platform, record.user)
 
     # -- housekeeping ---------------------------------------------------------------------
 
@@ -319,24 +364,17 @@ class Service:
         return Outgoing(kind, text, split_text(text, limits.message_chars), **fields)
 
 
-_id_state = {"pid": None, "prefix": "", "count": itertools.count()}
-
-
 def new_record_id() -> str:
-    """32 hex characters, unique across processes: a random per-process prefix plus a
-    counter. uuid4() reads the OS random source on every call, which alone cost more
-    than a tenth of a triage."""
-    state = _id_state
-    if state["pid"] != os.getpid():  # new process (or a fork): new prefix
-        state.update(pid=os.getpid(), prefix=os.urandom(8).hex(), count=itertools.count())
-    return f"{state['prefix']}{next(state['count']):016x}"
+    """128 random bits as 32 hex characters. Feedback buttons carry the id, so one person's
+    id must say nothing about anyone else's (a prefix plus a counter let anyone rate any
+    record by counting)."""
+    return secrets.token_hex(16)
 
 
-def should_ignore(msg: Incoming) -> bool:
-    """The single loop-prevention rule: never answer ourselves, other bots (unless they
-    address us), edits or link unfurls."""
+def should_ignore(msg: Incoming, allowed_bots: frozenset[str] = frozenset()) -> bool:
+    """The single loop-prevention rule: never answer ourselves, edits, link unfurls, or any
+    other bot unless the operator allow-listed it. Mentioning us is no exception: a bot
+    that reply-pings our answer mentions us, and answering it starts a loop."""
     if msg.from_us or msg.is_edit or msg.is_unfurl:
         return True
-    if msg.is_bot and not msg.mentions_us:
-        return True
-    return False
+    return msg.is_bot and msg.user not in allowed_bots

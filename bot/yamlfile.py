@@ -7,6 +7,8 @@ any tag that is not plain data.
 """
 from __future__ import annotations
 
+import errno
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +31,17 @@ _PLAIN_SCALARS = {
 }
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
+# Knowledge nests four or five levels; aliases are rare. These bound what a bad edit can
+# cost: an alias bomb is a few hundred bytes that expand to billions of nodes.
+MAX_DEPTH = 40
+MAX_ALIAS_NODES = 10_000
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+class _Refused(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 @dataclass(frozen=True)
@@ -65,9 +78,34 @@ class _Converter:
         self.file = file
         self.problems = problems
         self._scalars = SafeConstructor()
+        self._seen: set[int] = set()
+        self._open: set[int] = set()  # collections being converted: the path from the root
+        self._repeats = 0
 
-    def convert(self, node):
+    def convert(self, node, depth: int = 0):
         line = node.start_mark.line + 1
+        if depth > MAX_DEPTH:
+            raise _Refused(line, f"nested more than {MAX_DEPTH} levels deep")
+        if id(node) in self._open:
+            raise _Refused(line, "an alias refers to a collection that contains it (a self-referencing anchor)")
+        if id(node) in self._seen:
+            self._repeats += 1
+            if self._repeats > MAX_ALIAS_NODES:
+                raise _Refused(line, f"aliases expand to more than {MAX_ALIAS_NODES:,} repeated nodes (an alias bomb?)")
+        self._seen.add(id(node))
+        if not isinstance(node, ScalarNode):
+            self._open.add(id(node))
+            try:
+                return self._collection(node, line, depth)
+            finally:
+                self._open.discard(id(node))
+        if node.tag == _STR:
+            return node.value
+        if node.tag in _PLAIN_SCALARS:
+            return self._scalars.construct_object(node)
+        return self._bad_tag(node, line)
+
+    def _collection(self, node, line: int, depth: int):
         if isinstance(node, MappingNode):
             if node.tag != _MAP:
                 return self._bad_tag(node, line)
@@ -75,7 +113,7 @@ class _Converter:
             out.line = line
             out.key_lines = {}
             for key_node, value_node in node.value:
-                key = self.convert(key_node)
+                key = self.convert(key_node, depth + 1)
                 key_line = key_node.start_mark.line + 1
                 if not isinstance(key, str):
                     key = str(key)
@@ -89,22 +127,16 @@ class _Converter:
                         )
                     )
                     continue
-                out[key] = self.convert(value_node)
+                out[key] = self.convert(value_node, depth + 1)
                 out.key_lines[key] = key_line
             return out
         if isinstance(node, SequenceNode):
             if node.tag != _SEQ:
                 return self._bad_tag(node, line)
-            out = YList(self.convert(n) for n in node.value)
+            out = YList([self.convert(n, depth + 1) for n in node.value])
             out.line = line
             out.item_lines = [n.start_mark.line + 1 for n in node.value]
             return out
-        if isinstance(node, ScalarNode):
-            if node.tag == _STR:
-                return node.value
-            if node.tag in _PLAIN_SCALARS:
-                return self._scalars.construct_object(node)
-            return self._bad_tag(node, line)
         return None  # pragma: no cover
 
     def _bad_tag(self, node, line):
@@ -145,6 +177,9 @@ def _parse(raw: bytes, name: str) -> tuple[object, list[Problem]]:
         return None, [Problem(name, _line_at(raw, exc.start), "file is not valid UTF-8 text")]
     try:
         node = yaml.compose(text, Loader=_Loader)
+    except yaml.reader.ReaderError as exc:  # NUL, control characters: no mark, only a position
+        return None, [Problem(name, text.count("\n", 0, exc.position) + 1, f"not valid YAML: {exc.reason} "
+                              f"(character {exc.character!r})")]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
@@ -154,7 +189,55 @@ def _parse(raw: bytes, name: str) -> tuple[object, list[Problem]]:
         return None, [Problem(name, 0, f"not valid YAML: {exc}")]
     if node is None:
         return None, []
-    return _Converter(name, problems).convert(node), problems
+    try:
+        return _Converter(name, problems).convert(node), problems
+    except _Refused as exc:
+        return None, [Problem(name, exc.line, f"refused: {exc}")]
+
+
+def yaml_files(directory: Path) -> tuple[list[Path], list[Problem]]:
+    """Every YAML file below `directory`, in a stable order (top level, then subfolders),
+    and what a moderator must hear about the tree: a symlink loop, a dangling link, a file
+    named `.YAML` (read, but warned about: the package and other tools see only `.yaml`).
+    Symlinked folders are followed, each real folder once."""
+    files: list[Path] = []
+    problems: list[Problem] = []
+    visited: set[Path] = set()
+
+    def note(path: Path, message: str, level: str = "error") -> None:
+        problems.append(Problem(str(path.relative_to(directory)), 0, message, level))
+
+    def walk(folder: Path) -> None:
+        real = folder.resolve()
+        if real in visited:
+            note(folder, "symlink loop: this folder is already read under another name; skipped")
+            return
+        visited.add(real)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            note(folder, f"cannot read this folder: {exc.strerror or exc}")
+            return
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.is_symlink() and not path.exists():
+                try:
+                    os.stat(path)
+                    reason = "a symbolic link that cannot be followed"
+                except OSError as exc:
+                    reason = "a symlink loop" if exc.errno == errno.ELOOP else f"a dangling symbolic link (to {os.readlink(path)})"
+                note(path, f"{reason}; not read")
+            elif entry.is_dir():
+                walk(path)
+            elif path.suffix.lower() in YAML_SUFFIXES and entry.is_file():
+                files.append(path)
+                if path.suffix not in YAML_SUFFIXES:
+                    note(path, f"read, but rename it to end in {path.suffix.lower()}: other tools skip '{path.suffix}'", "warning")
+
+    if directory.is_dir():
+        walk(directory)
+    files.sort(key=lambda p: (len(p.relative_to(directory).parts), str(p)))
+    return files, problems
 
 
 def _line_at(raw: bytes, offset: int) -> int:

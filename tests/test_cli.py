@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 
 from bot.cli import main
 from tests.conftest import REPO
@@ -178,3 +180,41 @@ def test_eval_shows_progress_on_long_files(mini_dir, tmp_path):
     assert out.returncode == 0
     assert b"[" + b"#" * 30 + b"] 250/250" in out.stderr
     assert b"macro-F1" in out.stdout and b"#" not in out.stdout
+
+
+def test_classify_jsonl_every_line_gets_one_strict_utf8_json_line(mini_dir):
+    """Hostile lines found by fuzzing: each one still gets exactly one output row, in order."""
+    lines = [
+        rb'{"id":1,"text":"made \ud800 up facts"}',  # lone surrogate in the text
+        rb'{"id":"\udc80\udcff","text":"the chatbot made up a citation"}',  # lone surrogates in the id
+        b"[" * 1000 + b"]" * 1000,  # nested 1,000 deep
+        b'{"id": {"a": ' * 600 + b"1" + b"}" * 600 + b', "text": "x"}',  # an id too deep to echo
+        b"",  # blank line
+        b"   ",
+        b'{"id": NaN, "text": "who decides?"}',
+        b'{"id": Infinity, "text": "who decides?"}',
+        '{"id": "a\u2028b\u2029c\x85", "text": "who\u2028decides?"}'.encode(),
+        b'{"id": "last", "text": "the chatbot made up a citation"}',
+    ]
+    out = run_cli(["classify", "--jsonl", "--knowledge", str(mini_dir)], b"\n".join(lines) + b"\n")
+    assert out.returncode == 0, out.stderr
+    text = out.stdout.decode("utf-8")  # strict: raises on invalid UTF-8
+    rows = [json.loads(x, parse_constant=lambda c: pytest.fail(f"bare {c}")) for x in text.splitlines()]
+    assert len(rows) == len(lines), text
+    assert rows[0]["id"] == 1 and rows[0]["category"] == "technical"
+    assert rows[1]["id"] == "\ufffd\ufffd" and rows[1]["category"] == "technical"
+    for n in (3, 4, 5, 6, 7, 8):
+        assert rows[n - 1]["id"] is None and rows[n - 1]["line"] == n and rows[n - 1]["error"], rows[n - 1]
+    assert "deep" in rows[2]["error"] and "blank" in rows[4]["error"] and "NaN" in rows[6]["error"]
+    assert rows[8]["id"] == "a\u2028b\u2029c\x85" and rows[8]["category"] == "societal"
+    assert rows[9]["id"] == "last"
+
+
+def test_console_has_no_rate_limit(mini_dir, tmp_path):
+    """A script piping many lines is one local person, not a flood to protect anyone from."""
+    script = b"the chatbot made up a citation\n" * 30
+    out = run_cli(["console", "--knowledge", str(mini_dir)], script,
+                  {"TRIAGE_DATA_DIR": str(tmp_path), "TRIAGE_RATE_PER_MINUTE": "1", "TRIAGE_RATE_BURST": "1"})
+    assert out.returncode == 0, out.stderr
+    replies = out.stdout.decode().split("---\n")[:-1]
+    assert len(replies) == 30 and all("technical concern" in r for r in replies)

@@ -38,7 +38,9 @@ def make_service(mini_dir, tmp_path):
 def test_should_ignore_is_the_single_loop_rule():
     assert should_ignore(msg("x", from_us=True))
     assert should_ignore(msg("x", is_bot=True))
-    assert not should_ignore(msg("x", is_bot=True, mentions_us=True))
+    assert should_ignore(msg("x", is_bot=True, via=MENTION))  # a mention (or reply-ping) is no exception
+    assert not should_ignore(msg("x", user="BOT1", is_bot=True), frozenset({"BOT1"}))
+    assert should_ignore(msg("x", user="BOT2", is_bot=True), frozenset({"BOT1"}))
     assert should_ignore(msg("x", is_edit=True))
     assert should_ignore(msg("x", is_unfurl=True))
     assert not should_ignore(msg("x"))
@@ -136,8 +138,8 @@ def test_commands_and_bad_arguments(make_service):
 def test_feedback_flow_and_export(make_service):
     service = make_service(store_text=True)
     a = service.handle(msg("the chatbot made up a citation"))[0]
-    b = service.handle(msg("who decides about surveillance?"))[0]
-    c = service.handle(msg("a jailbreak"))[0]
+    b = service.handle(msg("who decides about surveillance?", user="U2"))[0]
+    c = service.handle(msg("a jailbreak", user="U3"))[0]
     service.store.flush()
     assert service.feedback("slack", "U1", a.record_id, "right").text == "Thanks, recorded: right."
     assert "should be both" in service.feedback("slack", "U2", b.record_id, "both").text
@@ -160,7 +162,7 @@ def test_export_without_stored_text_keeps_yaml_valid(make_service):
     service = make_service()
     a = service.handle(msg("the chatbot made up a citation"))[0]
     service.store.flush()
-    service.feedback("slack", "U2", a.record_id, "societal")
+    service.feedback("slack", "U1", a.record_id, "societal")
     service.store.flush()
     content, count, without = service.export_feedback()
     assert count == 1 and without == 1
@@ -308,6 +310,33 @@ def test_record_ids_are_unique_within_and_across_processes():
     other = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split())
     assert len(here) == 10_000 and len(other) == 1000 and not here & other
     assert all(len(i) == 32 and int(i, 16) >= 0 for i in list(here)[:10])
+
+
+def test_record_ids_are_random_not_a_prefix_and_a_counter():
+    """Knowing one id (your own) must not tell you another: every 96-bit slice differs."""
+    from bot.service import new_record_id
+
+    ids = [new_record_id() for _ in range(2000)]
+    for window in (slice(0, 24), slice(8, 32)):  # any 96 of the 128 bits
+        assert len({i[window] for i in ids}) == len(ids)
+    bits = sum(bin(int(a, 16) ^ int(b, 16)).count("1") for a, b in zip(ids, ids[1:])) / (len(ids) - 1)
+    assert 56 < bits < 72  # consecutive ids differ in about half their 128 bits
+
+
+def test_feedback_only_from_the_asker_or_a_moderator(make_service, tmp_path):
+    a = make_service(store_dir=tmp_path / "shared")
+    b = make_service(store_dir=tmp_path / "shared")  # another worker on the same store
+    (mine,) = a.handle(msg("the chatbot made up a citation", user="U1"))
+    assert a.feedback("slack", "U2", mine.record_id, "societal").kind == "refused"  # not yet in the database
+    assert a.handle(msg(f"feedback {mine.record_id} societal", user="U2"))[0].kind == "refused"
+    assert a.feedback("discord", "U1", mine.record_id, "right").kind == "refused"  # same id, other platform
+    a.store.flush()
+    assert b.feedback("slack", "U2", mine.record_id, "both").kind == "refused"  # looked up in the store
+    assert b.feedback("slack", "U1", mine.record_id, "right").extra == {"choice": "right"}
+    assert b.feedback("slack", "UMOD", mine.record_id, "both").extra == {"choice": "both"}
+    assert b.feedback("slack", "U9", mine.record_id, "both", roles=frozenset({"SMODS"})).extra == {"choice": "both"}
+    b.store.flush()
+    assert b.store.feedback_stats().per_category["technical"] == (1, 3)
 
 
 def test_background_watcher_logs_a_rejected_edit_with_file_and_line(mini_dir, tmp_path, caplog):

@@ -76,6 +76,8 @@ class _TriageBot:
         self.discover_gateway = discover_gateway
         self.charts_as_png = charts_as_png
         self.errors: list[BaseException] = []  # unexpected failures, for tests and health
+        self.gateway_failures = 0  # connections ended by an event discord.py could not parse
+        self.restart_delay = 1.0
         self.tree.error(self._on_app_command_error)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -92,6 +94,30 @@ class _TriageBot:
         # Persistent buttons: registered before the gateway connects, so clicks on messages
         # sent before a restart are answered.
         self.add_dynamic_items(*DYNAMIC_ITEMS)
+
+    async def start(self, token: str, *, reconnect: bool = True) -> None:
+        """discord.py's start(), except that one malformed gateway payload does not end the
+        bot. The library parses each event inside connect(), and an error there (a member
+        without `user`, an id that is not a number) ends connect() and so the client.
+        Discord's own failures (bad token, closed by Discord) still end it as before; any
+        other error is logged, counted for /healthz, and the connection starts again."""
+        await self.login(token)
+        while not self.is_closed():
+            try:
+                await self.connect(reconnect=reconnect)
+                return
+            except (discord.DiscordException, asyncio.CancelledError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - see the docstring
+                if self.is_closed():
+                    return
+                self.gateway_failures += 1
+                log.error("discord gateway event could not be handled; reconnecting", extra={
+                    "error": type(exc).__name__, "gateway_failures": self.gateway_failures,
+                })  # fmt: skip
+                if self.ws is not None:
+                    await self.ws.close(code=4000)  # 4000: not a clean close, so the session can resume
+                await asyncio.sleep(self.restart_delay)
 
     async def on_ready(self) -> None:
         log.info("discord ready", extra={
@@ -115,6 +141,7 @@ class _TriageBot:
             "guilds": len(self.guilds) if ready else 0,
             "shards": self.shard_count or 1,
             "latency_ms": round(latency * 1000, 1) if latency == latency and latency != float("inf") else None,
+            "gateway_failures": self.gateway_failures,
         }
 
     # -- messages: mentions and DMs ---------------------------------------------------------
@@ -140,7 +167,6 @@ class _TriageBot:
             user_roles=role_ids(message.author),
             event_id=str(message.id),
             is_bot=message.author.bot,
-            mentions_us=mentions_us,
             from_us=False,
         )
         def work() -> list[Post]:
@@ -196,7 +222,7 @@ class _TriageBot:
         user = str(interaction.user.id)
 
         def work() -> list[Post]:
-            out = self.service.feedback(PLATFORM, user, record_id, choice, LIMITS)
+            out = self.service.feedback(PLATFORM, user, record_id, choice, LIMITS, role_ids(interaction.user))
             return self._render([out], False)
 
         await self._respond(interaction, work, public=False)

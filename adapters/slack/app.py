@@ -34,11 +34,11 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.commands import MODERATOR_COMMANDS, parse
 from bot.messages import ACTION, DM, MENTION, SLASH, Incoming, Limits, Outgoing
 from bot.reply import Reply
-from bot.service import Service, should_ignore
+from bot.service import Service
 
 from . import blocks
 from .blocks import Share
-from .text import esc, mentions, to_plain
+from .text import esc, to_plain
 
 log = logging.getLogger("adapters.slack")
 
@@ -257,7 +257,6 @@ class SlackAdapter:
             thread=event.get("thread_ts") or (event.get("ts") if via == MENTION else None),
             event_id=body.get("event_id"),
             is_bot=bool(their_bot_id) or subtype == "bot_message",
-            mentions_us=via == MENTION or mentions(raw, bot_user),
             from_us=bool((bot_user and user == bot_user) or (our_bot_id and their_bot_id == our_bot_id)),
             is_edit=(subtype in ("message_changed", "message_deleted") and not unfurl) or "edited" in event,
             is_unfurl=unfurl,
@@ -266,7 +265,7 @@ class SlackAdapter:
     # -- answering ------------------------------------------------------------------------
 
     async def _handle(self, incoming: Incoming) -> list[Outgoing]:
-        if should_ignore(incoming):
+        if self.service.ignores(incoming):
             return []
         roles = await self._roles(incoming)
         if roles:
@@ -345,7 +344,9 @@ class SlackAdapter:
         ack = ":white_check_mark: " + esc(out.text) if out.extra.get("choice") else esc(out.text)
         message = body.get("message")
         url = body.get("response_url")
-        if message and message.get("blocks"):  # a message everyone sees: keep it, note the rating
+        if not out.extra.get("choice"):  # not recorded (refused, unknown record): tell the clicker alone
+            payload = {"response_type": "ephemeral", "replace_original": False, "text": ack}
+        elif message and message.get("blocks"):  # a message everyone sees: keep it, note the rating
             payload = {"replace_original": True, "text": message.get("text") or "Triage", "blocks": blocks.with_ack(message["blocks"], ack)}
         else:  # ephemeral: Slack sent no copy, so render it again from what the buttons carry
             ctx = Share.parse(action.get("value"))

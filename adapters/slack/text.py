@@ -93,6 +93,3 @@ def to_plain(text: str | None, bot_user_id: str | None = None) -> str:
     plain = plain.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return re.sub(r"[ \t]{2,}", " ", plain).strip()
 
-
-def mentions(text: str | None, user_id: str | None) -> bool:
-    return bool(text and user_id and (f"<@{user_id}>" in text or f"<@{user_id}|" in text))

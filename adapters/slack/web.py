@@ -26,6 +26,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.signature import SignatureVerifier
 
 from .app import SlackAdapter
 
@@ -50,15 +51,38 @@ async def bolt_request(request: web.Request) -> AsyncBoltRequest:
     return req
 
 
+def is_signed(verifier: SignatureVerifier | None, body: bytes, headers) -> bool:
+    """Slack's signature over this exact body, made within the last five minutes. A
+    timestamp that is not a number, or a body that is not UTF-8, is simply not signed."""
+    if verifier is None:
+        return False
+    try:
+        return verifier.is_valid(body, headers.get("X-Slack-Request-Timestamp"), headers.get("X-Slack-Signature"))
+    except (ValueError, TypeError):
+        return False
+
+
 def build_web_app(adapter: SlackAdapter, *, events_path: str = EVENTS_PATH) -> web.Application:
     """The aiohttp application for one worker. The adapter starts on the serving loop
     (on_startup) and is drained and closed in on_cleanup, which aiohttp runs after the
     in-flight requests have finished (so no request can start a task after the drain)."""
 
+    secret = adapter.settings.signing_secret
+    verifier = SignatureVerifier(secret) if secret else None
+
     async def events(request: web.Request) -> web.StreamResponse:
         if adapter.app is None:
             return web.Response(status=503, text="starting")
-        return await to_aiohttp_response(await adapter.app.async_dispatch(await bolt_request(request)))
+        # Before bolt parses anything: junk that is not Slack's must not reach a parser
+        # whose failure is a 500 and an error log line.
+        if not is_signed(verifier, await request.read(), request.headers):
+            return web.Response(status=401, text="invalid request signature")
+        try:
+            bolt_req = await bolt_request(request)
+        except ValueError:  # signed, yet not JSON or form data: a broken client, not an attack
+            log.warning("signed request with an unreadable body", extra={"bytes": request.content_length})
+            return web.Response(status=400, text="unreadable body")
+        return await to_aiohttp_response(await adapter.app.async_dispatch(bolt_req))
 
     async def healthz(request: web.Request) -> web.StreamResponse:
         status, report = await adapter.health()

@@ -19,6 +19,7 @@ import os
 import queue
 import random
 import secrets
+import sqlite3
 import threading
 import time
 import weakref
@@ -34,9 +35,12 @@ from .records import (
     Disagreement,
     Feedback,
     FeedbackStats,
+    ForgetRequest,
     Stats,
     TriageRecord,
 )
+from .claims import LocalClaims
+from .journal import Journal
 from .spool import Spool
 
 log = logging.getLogger("bot.store")
@@ -158,6 +162,7 @@ class SQLStore(Store):
         event_ttl: float = 2 * 86400,
         lru_size: int = 10_000,
         orphan_scan_interval: float = 60.0,
+        journal_sync: bool = True,
     ) -> None:
         self._batch_size = batch_size
         self._retry_initial = retry_initial
@@ -181,6 +186,8 @@ class SQLStore(Store):
 
         # writer-thread state
         self._spool = Spool(spool_dir)
+        self._journal = Journal(spool_dir, sync=journal_sync)
+        self._local_claims = LocalClaims(spool_dir, ttl=event_ttl)
         self._backlog: list[dict] = []  # items neither the DB nor the spool file took
         self._backlog_max = queue_size
         self._retry_delay = retry_initial
@@ -291,6 +298,8 @@ class SQLStore(Store):
                                 "VALUES (?, ?, ?) ON CONFLICT (platform, event_id) DO NOTHING"),
                         (self._str(platform), self._str(event_id), time.time()))
                     claimed = cur.rowcount == 1
+                if claimed and self._local_claims.claimed_during_outage(platform, event_id):
+                    claimed = False  # answered on this host while the database was down
                 self._note_success()
                 with self._lock:  # the database decided; remember it locally either way
                     self._lru.add(key)
@@ -299,10 +308,18 @@ class SQLStore(Store):
                 self._note_failure(exc)
                 if self._is_unavailable(exc):
                     self._warn_rate_limited("claim", 60, "claim_event: database unavailable (%s); "
-                                            "deduplicating events in this process only", _describe(exc))
+                                            "deduplicating events on this host only", _describe(exc))
                 else:
-                    log.exception("claim_event failed; deduplicating in this process only")
-        with self._lock:  # fallback: first claimer in this process wins
+                    log.exception("claim_event failed; deduplicating on this host only")
+        try:  # fallback: first claimer on this host wins
+            claimed = self._local_claims.claim(platform, event_id)
+            with self._lock:
+                self._lru.add(key)
+            return claimed
+        except (OSError, sqlite3.Error) as exc:
+            self._warn_rate_limited("localclaim", 60, "local event claims unusable (%s); "
+                                    "deduplicating in this process only", _describe(exc))
+        with self._lock:  # last resort: first claimer in this process wins
             if key in self._lru:
                 return False
             self._lru.add(key)
@@ -320,18 +337,37 @@ class SQLStore(Store):
                 self._pending[rec.record_id] = None
                 while len(self._pending) > self._pending_max:
                     self._pending.popitem(last=False)
-                self._unfinished += 1
-            try:
-                self._q_items.put_nowait(("triage", rec))
-            except queue.Full:
+            if not self._enqueue("triage", rec):
                 with self._lock:
-                    self._unfinished -= 1
                     self._pending.pop(rec.record_id, None)
-                    self._dropped += 1
-                self._warn_rate_limited("full", 10, "write queue full; record dropped (%d dropped so far)",
-                                        self._dropped)
         except Exception:  # never let bookkeeping break the reply
             log.exception("add_triage failed; record dropped")
+
+    def forget_later(self, platform: str, user: str) -> None:
+        self._enqueue("forget", ForgetRequest(platform, user, time.time()))
+
+    def _enqueue(self, kind: str, obj) -> bool:
+        """Journal the item (on disk before the caller answers anyone), then queue it for
+        the writer. False when the queue is full and the item was dropped."""
+        with self._lock:
+            self._unfinished += 1  # before the journal line: the writer never drops a live segment
+        segment = None
+        try:
+            segment = self._journal.append(self._serialise((kind, obj)))
+        except OSError as exc:
+            self._warn_rate_limited("journal", 30, "cannot write the journal in %s (%s); queued items "
+                                    "are in memory only until written", self._journal.directory, exc)
+        try:
+            self._q_items.put_nowait((kind, obj, segment))
+            return True
+        except queue.Full:
+            self._journal.release([segment])
+            with self._lock:
+                self._unfinished -= 1
+                self._dropped += 1
+            self._warn_rate_limited("full", 10, "write queue full; %s dropped (%d dropped so far)",
+                                    kind, self._dropped)
+            return False
 
     def add_feedback(self, fb: Feedback) -> bool:
         if fb.choice not in FEEDBACK_CHOICES:
@@ -354,32 +390,28 @@ class SQLStore(Store):
                     log.exception("add_feedback failed; queueing it for the writer")
         # The record is still on its way (queue/spool) or the DB is down: hand the feedback
         # to the writer, which keeps it behind the record and applies it when it can.
-        with self._lock:
-            self._unfinished += 1
-        try:
-            self._q_items.put_nowait(("feedback", fb))
-        except queue.Full:
-            with self._lock:
-                self._unfinished -= 1
-                self._dropped += 1
-            log.error("write queue full; feedback dropped")
-            return False
-        return True
+        return self._enqueue("feedback", fb)
 
     # operator actions ------------------------------------------------------------------
     def forget_user(self, platform: str, user: str) -> int:
         with self._op("forget_user") as conn, self._tx(conn, write=True):
-            conn.execute(
-                self._q("INSERT INTO forgotten_users (platform, user_hash, forgotten_at) VALUES (?, ?, ?) "
-                        "ON CONFLICT (platform, user_hash) DO UPDATE SET forgotten_at = "
-                        f"{self.GREATEST}(forgotten_users.forgotten_at, excluded.forgotten_at)"),
-                (self._str(platform), user_hash(user), time.time()))
-            fb = conn.execute(
-                self._q("DELETE FROM feedback WHERE user_id = ? AND record_id IN "
-                        "(SELECT record_id FROM triage_records WHERE platform = ?)"),
-                (self._str(user), self._str(platform))).rowcount
-            recs = conn.execute(self._q("DELETE FROM triage_records WHERE platform = ? AND user_id = ?"),
-                                (self._str(platform), self._str(user))).rowcount
+            return self._forget(conn, ForgetRequest(platform, user, time.time()))
+
+    def _forget(self, conn, req: ForgetRequest) -> int:
+        """Tombstone first (records of the user still on their way are not written later),
+        then delete; in the caller's transaction."""
+        platform, user, ts = self._str(req.platform), self._str(req.user), float(req.ts)
+        conn.execute(
+            self._q("INSERT INTO forgotten_users (platform, user_hash, forgotten_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (platform, user_hash) DO UPDATE SET forgotten_at = "
+                    f"{self.GREATEST}(forgotten_users.forgotten_at, excluded.forgotten_at)"),
+            (platform, user_hash(req.user), ts))
+        fb = conn.execute(
+            self._q("DELETE FROM feedback WHERE user_id = ? AND ts <= ? AND record_id IN "
+                    "(SELECT record_id FROM triage_records WHERE platform = ?)"),
+            (user, ts, platform)).rowcount
+        recs = conn.execute(self._q("DELETE FROM triage_records WHERE platform = ? AND user_id = ? AND ts <= ?"),
+                            (platform, user, ts)).rowcount
         log.info("forget_user: deleted %d record(s) and %d feedback row(s)", recs, fb)
         return recs + fb
 
@@ -528,6 +560,8 @@ class SQLStore(Store):
                       timeout, self._unfinished)
         else:
             self._spool.close()
+            self._journal.close()
+        self._local_claims.close()
         self._close_connections()
         try:
             atexit.unregister(self._atexit)
@@ -559,6 +593,7 @@ class SQLStore(Store):
         except queue.Empty:
             first = None
         batch: list[tuple[str, Any]] = []
+        segments: list[int | None] = []  # journal segment of each batch item
         flushes: list[_Flush] = []
         stop = False
         item = first
@@ -568,7 +603,8 @@ class SQLStore(Store):
             elif isinstance(item, _Flush):
                 flushes.append(item)
             else:
-                batch.append(item)
+                batch.append(item[:2])
+                segments.append(item[2])
             if len(batch) >= self._batch_size:
                 break
             try:
@@ -589,6 +625,7 @@ class SQLStore(Store):
                 self._replay_orphans()
             if not self._spooling() and time.monotonic() >= self._next_maintenance:
                 self._maintenance()
+            self._journal.release(segments)  # committed or spooled: durable without the journal
         finally:  # whatever happened, the batch was handled: don't leave flush() hanging
             if batch:
                 with self._idle:
@@ -623,12 +660,15 @@ class SQLStore(Store):
             return ("triage", TriageRecord.from_dict(d["data"]))
         if kind == "feedback":
             return ("feedback", Feedback.from_dict(d["data"]))
+        if kind == "forget":
+            return ("forget", ForgetRequest.from_dict(d["data"]))
         return None
 
     def _commit_items(self, items: list[tuple[str, Any]]) -> None:
         """Write items in one transaction (records first: feedback refers to them)."""
         recs = [self._record_row(o) for k, o in items if k == "triage"]
         fbs = [self._feedback_row(o) for k, o in items if k == "feedback"]
+        forgets = [o for k, o in items if k == "forget"]
         try:
             conn = self._writer_conn()
         except Exception as exc:  # cannot connect (or migrate): an outage, not a bad row
@@ -639,6 +679,9 @@ class SQLStore(Store):
                     self._executemany(conn, self._insert_record_sql, recs)
                 if fbs:
                     self._executemany(conn, self._upsert_feedback_sql, fbs)
+                for req in forgets:  # last: what the person asked to forget includes this batch
+                    n = self._forget(conn, req)
+                    log.info("queued forget_user carried out: %d row(s) deleted", n)
         except BaseException as exc:
             if self._is_unavailable(exc):
                 self._writer_conn_broken()

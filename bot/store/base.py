@@ -1,11 +1,12 @@
 """The store interface. Backends: sqlite.SQLiteStore (default) and postgres.PostgresStore.
 
 Contract on the reply path:
-  * ``add_triage`` never raises and never waits for the database (a background writer
-    thread batches inserts; if the database is unreachable they go to a local spool file
+  * ``add_triage`` never raises and never waits for the database, only for one line of
+    the local journal to reach the disk (a background writer thread batches inserts; if the database is unreachable they go to a local spool file
     and are replayed, idempotently, when it is back).
-  * ``claim_event`` never raises; if the database is unreachable it falls back to an
-    in-process LRU so the bot keeps answering (dedupe is then per process only).
+  * ``claim_event`` never raises; if the database is unreachable it falls back to a
+    SQLite file beside the spool, shared by the processes of this host (dedupe is then
+    per host), and to an in-process LRU if even that fails.
   * ``add_feedback`` never raises for database outages (feedback is queued/spooled like
     records); it returns False only when the record is known not to exist.
 Everything else (stats, forget_user, purge...) is an operator action and raises
@@ -54,6 +55,11 @@ class Store(abc.ABC):
         """Delete the user's records and feedback; return how many rows were deleted.
 
         Records of that user still queued or spooled (ts <= now) will not be written later."""
+
+    @abc.abstractmethod
+    def forget_later(self, platform: str, user: str) -> None:
+        """forget_user, carried out by the writer once the database is reachable. The
+        request is on disk (journal, then spool) when this returns."""
 
     @abc.abstractmethod
     def purge_older_than(self, ts: float) -> int:

@@ -85,6 +85,22 @@ class Feedback:
         return cls(record_id=str(d["record_id"]), user=str(d["user"]), choice=str(d["choice"]), ts=float(d["ts"]))
 
 
+@dataclass(frozen=True)
+class ForgetRequest:
+    """A `forget me` that waits for the database: everything of the user up to ``ts``."""
+
+    platform: str
+    user: str
+    ts: float
+
+    def to_dict(self) -> dict:
+        return {"platform": self.platform, "user": self.user, "ts": self.ts}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ForgetRequest":
+        return cls(platform=str(d["platform"]), user=str(d["user"]), ts=float(d["ts"]))
+
+
 def agrees(choice: str, category: str) -> bool:
     """Feedback agrees with a record when the user said "right" or named the same category."""
     return choice == "right" or choice == category

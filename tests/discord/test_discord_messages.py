@@ -5,7 +5,7 @@ import asyncio
 
 from adapters.discord.client import strip_mention
 from adapters.discord.embeds import COLOURS
-from discord_kit import CHANNEL_MESSAGES, assert_within_limits
+from discord_kit import CHANNEL_MESSAGES, P, assert_within_limits
 
 
 def test_a_mention_is_answered_in_the_channel_as_a_reply(env):
@@ -61,14 +61,41 @@ def test_bots_ourselves_and_unaddressed_messages_are_ignored(env):
         await asyncio.sleep(0.2)
         assert not fake.calls_matching("POST", CHANNEL_MESSAGES)
 
-        # another bot that mentions us is answered (the service's rule)
+        # another bot that mentions us is not answered either (two bots would never stop)
         await fake.dispatch("MESSAGE_CREATE", w.bot_message("the chatbot made up a citation", mention_bot=True))
-        reply = await fake.wait_for_call("POST", CHANNEL_MESSAGES)
-        assert reply.embeds[0]["color"] == COLOURS["technical"]
-        await asyncio.sleep(0.1)
-        assert len(fake.calls_matching("POST", CHANNEL_MESSAGES)) == 1
+        await asyncio.sleep(0.2)
+        assert not fake.calls_matching("POST", CHANNEL_MESSAGES)
 
     env.run(body)
+
+
+def _reply_ping(w, text: str) -> dict:
+    """Another bot replying to our answer the discord.py way: a reply whose reference pings
+    its author (us), so we are in `mentions` though the text never names us."""
+    ping = w.bot_message(text, mention_bot=True)
+    ping.update(type=19, content=text, message_reference={"message_id": str(P.snowflake()), "channel_id": w.channel_id,
+                                                          "guild_id": w.guild_id})
+    return ping
+
+
+def test_a_bot_reply_pinging_our_answer_is_not_answered_unless_allow_listed(env):
+    async def quiet(fake, bot):
+        await fake.dispatch("MESSAGE_CREATE", fake.world.mention_message("the chatbot made up a citation"))
+        await fake.wait_for_call("POST", CHANNEL_MESSAGES)
+        for n in range(3):  # the other bot keeps replying to whatever we say
+            await fake.dispatch("MESSAGE_CREATE", _reply_ping(fake.world, f"the chatbot made up a citation {n}"))
+        await asyncio.sleep(0.3)
+        assert len(fake.calls_matching("POST", CHANNEL_MESSAGES)) == 1
+
+    env.run(quiet)
+    env.configure(allowed_bots={"discord": [env.world.other_bot_id]}).restart_service()
+
+    async def listed(fake, bot):
+        await fake.dispatch("MESSAGE_CREATE", _reply_ping(fake.world, "the chatbot made up a citation"))
+        reply = await fake.wait_for_call("POST", CHANNEL_MESSAGES)
+        assert reply.embeds[0]["color"] == COLOURS["technical"]
+
+    env.run(listed)
 
 
 def test_a_redelivered_message_is_answered_once(env):

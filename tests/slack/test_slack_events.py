@@ -80,9 +80,13 @@ def test_bots_edits_unfurls_and_our_own_messages_are_ignored(serve, slack: FakeS
     assert app.records() == []
 
 
-def test_a_bot_that_mentions_us_is_answered(serve, slack: FakeSlackAPI) -> None:
+def test_a_bot_that_mentions_us_is_ignored_unless_allow_listed(serve, slack: FakeSlackAPI, tmp_path) -> None:
     app = serve()
-    app.post(sp.event_callback(sp.app_mention_event(TECHNICAL, bot_id="BOTHER", user="UOTHERBOT")))
+    assert app.post(sp.event_callback(sp.app_mention_event(TECHNICAL, bot_id="BOTHER", user="UOTHERBOT"))).status == 200
+    slack.assert_no_calls("chat.postMessage", within=0.3)
+    config = write_config(tmp_path / "bots.yaml", tmp_path / "bots", allowed_bots={"slack": ["UOTHERBOT"]})
+    listed = serve(config=config)
+    listed.post(sp.event_callback(sp.app_mention_event(TECHNICAL, bot_id="BOTHER", user="UOTHERBOT")))
     [post] = slack.wait_for("chat.postMessage")
     assert post.problems == []
 
@@ -144,6 +148,30 @@ def test_bad_signature_or_stale_timestamp_is_401_and_nothing_happens(serve, slac
     assert mutate(cmd).post(app.url).status == 401
     slack.assert_no_calls(within=0.3)  # not even auth.test
     assert app.records() == []
+
+
+@pytest.mark.parametrize(
+    "body,headers",
+    [
+        pytest.param(b"{not json", {"Content-Type": "application/json"}, id="bad-json"),
+        pytest.param(b"\xff\xfe\x00junk", {"Content-Type": "application/x-www-form-urlencoded"}, id="binary-form"),
+        pytest.param(b"payload=%7Bnot-json", {"Content-Type": "application/x-www-form-urlencoded"}, id="bad-payload"),
+        pytest.param(b"{}", {"Content-Type": "application/json", "X-Slack-Request-Timestamp": "soon",
+                             "X-Slack-Signature": "v0=00"}, id="non-numeric-timestamp"),
+        pytest.param(b"[1,2", {"Content-Type": "application/json", "X-Slack-Request-Timestamp": "1e400",
+                               "X-Slack-Signature": "v0=00"}, id="float-timestamp"),
+    ],
+)
+def test_unsigned_junk_is_401_before_anything_parses_it(serve, slack: FakeSlackAPI, caplog, body, headers) -> None:
+    app = serve()
+    with caplog.at_level(logging.WARNING):
+        r = sp.SignedRequest(body, headers).post(app.url)
+    assert r.status == 401, (r.status, r.text)
+    assert not [rec for rec in caplog.records if rec.levelno >= logging.ERROR]
+    slack.assert_no_calls(within=0.2)
+    assert sp.signed(SECRET, b"{not json").post(app.url).status == 400  # signed junk: a client bug
+    assert app.post(sp.event_callback(sp.app_mention_event(TECHNICAL))).status == 200  # still serving
+    slack.wait_for("chat.postMessage")
 
 
 def test_channel_broadcasts_and_mentions_are_echoed_harmlessly(serve, slack: FakeSlackAPI) -> None:
@@ -214,3 +242,34 @@ def test_block_kit_problems_helper_sees_our_messages_clean(serve, slack: FakeSla
     app.post(sp.event_callback(sp.im_message_event("topics")))
     [post] = slack.wait_for("chat.postMessage")
     assert block_kit_problems(post.params) == []
+
+
+def test_two_workers_during_a_database_outage_answer_a_retry_once_and_say_forget_me_is_queued(serve, slack: FakeSlackAPI, pg_url: str, tmp_path) -> None:
+    """Two HTTP workers of one host; PostgreSQL goes away; Slack retries each event to the
+    other worker. The workers share claims through the local file beside the spool."""
+    from tests.store.store_helpers import TcpProxy
+
+    host_port = pg_url.split("@", 1)[1].split("/", 1)[0]
+    host, port = host_port.rsplit(":", 1)
+    proxy = TcpProxy((host, int(port))).start()
+    try:
+        url = pg_url.replace(host_port, f"127.0.0.1:{proxy.port}")
+        config = write_config(tmp_path / "shared.yaml", tmp_path / "pgdata", database_url=url)
+        a = serve(config=config)
+        b = serve(config=config)
+        assert a.post(sp.event_callback(sp.app_mention_event(TECHNICAL))).status == 200
+        slack.wait_for("chat.postMessage")
+        proxy.stop()
+        for n in range(5):
+            body = sp.event_callback(sp.app_mention_event(f"{TECHNICAL} #{n}"))
+            assert a.post(body).status == 200
+            assert b.post(body, retry_num=1).status == 200
+        slack.wait_for("chat.postMessage", count=6)
+        time.sleep(0.5)
+        assert len(slack.calls("chat.postMessage")) == 6  # one answer per event, none twice
+        b.post(sp.event_callback(sp.app_mention_event("forget me")))
+        [told] = slack.wait_for("chat.postEphemeral")
+        assert "unavailable" in told["text"] and "as soon as the store is back" in told["text"]
+    finally:
+        proxy.start()
+        proxy.stop()

@@ -111,7 +111,14 @@ def test_feedback_on_a_public_reply_is_recorded_and_acknowledged_in_place(serve,
     [post] = slack.wait_for("chat.postMessage")
     b = button(post.blocks, "fb|societal|")
     message = {"type": "message", "text": post.text, "ts": "1700000000.000100", "bot_id": "BBOT", "blocks": post.blocks}
+    # someone else in the channel may not rate it: told privately, the message stays as it is
     click = sp.block_actions(b["action_id"], b["value"], block_id="feedback", message=message, user_id="U777",
+                             response_url=slack.response_url("other"))  # fmt: skip
+    assert app.post(click).status == 200
+    [refusal] = slack.wait_for("response_url", key="other")
+    assert refusal["replace_original"] is False and refusal["response_type"] == "ephemeral"
+    assert "Only the person who asked" in refusal["text"]
+    click = sp.block_actions(b["action_id"], b["value"], block_id="feedback", message=message, user_id=sp.USER_ID,
                              response_url=slack.response_url("fb"))  # fmt: skip
     assert app.post(click).status == 200
     [hook] = slack.wait_for("response_url", key="fb")
@@ -121,7 +128,7 @@ def test_feedback_on_a_public_reply_is_recorded_and_acknowledged_in_place(serve,
     assert any("Thanks, recorded: should be societal" in t for t in texts)
     assert action_ids(hook.blocks) == action_ids(post.blocks)  # others can still rate it
     record_id = b["action_id"].split("|")[2]
-    assert wait_until(lambda: app.feedback()) == [(record_id, "U777", "societal")]
+    assert wait_until(lambda: app.feedback()) == [(record_id, sp.USER_ID, "societal")]
 
 
 def test_feedback_on_an_ephemeral_reply_re_renders_it_with_the_acknowledgement(serve, slack: FakeSlackAPI) -> None:

@@ -50,7 +50,8 @@ def pg_ids(schema: str) -> list[str]:
 
 
 def spool_files(data_dir: Path) -> list[Path]:
-    return sorted(data_dir.glob("spool*/spool-*.jsonl"))
+    """Spools proper, not the journal (which looks like one so that it is replayed like one)."""
+    return sorted(p for p in data_dir.glob("spool*/spool-*.jsonl") if not p.name.startswith("spool-journal-"))
 
 
 def store_warnings(caplog) -> list[str]:
@@ -228,3 +229,62 @@ def test_replay_is_idempotent(target):
     assert sorted(ids) == sorted(r.record_id for r in committed + fresh)
     assert target.query("SELECT user_id, choice FROM feedback") == [("U7", "both")]
     assert not orphan.exists()
+
+
+def test_operator_commands_during_a_postgres_outage_say_so_and_forget_me_is_carried_out_later(pg_schema, proxy, tmp_path, mini_dir):
+    from bot.config import Config, Roles
+    from bot.messages import DM, Incoming
+    from bot.reload import KnowledgeHolder
+    from bot.service import Service
+
+    def say(text, user="U1"):
+        (out,) = service.handle(Incoming("slack", "T1", "C1", user, text, DM))
+        return out
+
+    store = open_store(proxy.url, tmp_path / "data", schema=pg_schema, **FAST)
+    service = Service(KnowledgeHolder(mini_dir), store, Config(roles=Roles(moderators={"slack": frozenset({"UMOD"})})))
+    try:
+        kept = say("who decides?", user="U2")
+        say("the chatbot made up a citation")
+        assert store.flush(10)
+        proxy.stop()
+        during = say("who decides about surveillance?")  # triage goes on; the record is spooled
+        for text, user in (("stats 7d", "U1"), ("feedback export", "UMOD")):
+            out = say(text, user)
+            assert out.kind == "notice" and "store is unavailable" in out.text and "try again" in out.text
+        forget = say("forget me")
+        assert forget.kind == "forget" and "unavailable" in forget.text and "as soon as the store is back" in forget.text
+        assert say("who decides?", user="U2").kind == "triage"  # still serving
+        proxy.start()
+        assert wait_for(lambda: store.flush(1))
+        ids = pg_ids(pg_schema)
+        assert kept.record_id in ids and during.record_id not in ids
+        assert len(ids) == 2  # both of U2's; none of U1's
+    finally:
+        service.close()
+
+
+def test_retry_during_an_outage_is_claimed_once_by_the_workers_of_one_host(pg_schema, proxy, tmp_path):
+    """Two workers (two stores, as in two processes) on one data dir; PostgreSQL is down."""
+    data = tmp_path / "data"
+    a = open_store(proxy.url, data, schema=pg_schema, **FAST)
+    b = open_store(proxy.url, data, schema=pg_schema, **FAST)
+    try:
+        assert a.claim_event("slack", "EvBefore") is True
+        proxy.stop()
+        results = [s.claim_event("slack", f"Ev{n}") for n in range(20) for s in (a, b)]
+        assert results == [True, False] * 20  # each event: one worker answers, the other doesn't
+        assert a.claim_event("slack", "EvBefore") is False  # claimed in the database before: remembered
+        proxy.start()
+        wait_for(lambda: a.health()["ok"])
+        time.sleep(FAST["breaker_seconds"])
+        c = open_store(proxy.url, data, schema=pg_schema, **FAST)  # a worker started after the outage
+        try:
+            assert c.claim_event("slack", "Ev3") is False  # answered during the outage on this host
+            assert c.claim_event("slack", "EvNew") is True
+            assert a.claim_event("slack", "EvNew") is False
+        finally:
+            c.close()
+    finally:
+        a.close()
+        b.close()

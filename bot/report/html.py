@@ -19,8 +19,8 @@ NAMES = {
     "both": "Both",
     "unclear": "Not a governance concern",
 }
-SKIP_NAMES = {"bot": "bot messages", "system": "joins, leaves, pins and other system messages",
-              "empty": "empty messages", "outside-dates": "outside the dates", "other-channel": "other channels"}
+SKIP_NAMES = {"bot": "bots", "system": "system", "empty": "empty", "outside-dates": "outside the dates",
+              "other-channel": "other channels"}
 COLOURS = {k: "#{:02x}{:02x}{:02x}".format(*v) for k, v in PALETTE.items()}
 NEUTRAL = "#3498db"
 CHANNELS_SHOWN = 12
@@ -39,8 +39,9 @@ section{background:var(--card);border:1px solid var(--line);border-radius:10px;p
 .card b{display:block;font-size:1.8rem;line-height:1.2}
 .card span{color:var(--soft);font-size:.85rem}
 .card.warn{border-color:#e67e22;background:#fff7ef}
-.row{display:grid;grid-template-columns:minmax(5rem,13rem) 1fr minmax(4.5rem,auto);gap:10px;align-items:center;margin:6px 0}
-.row .label{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.rows{display:grid;grid-template-columns:fit-content(15rem) 1fr auto;gap:8px 12px;align-items:center}
+.row{display:contents}
+.row .label{overflow-wrap:anywhere}
 .row .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .row small{color:var(--soft)}
 svg.bar{width:100%;height:16px;display:block;background:#eef0f3;border-radius:3px}
@@ -64,15 +65,16 @@ code{font-size:.85em}
   h1{font-size:1.35rem}
   .pair{grid-template-columns:1fr}
   .pair>section+section{margin-top:16px}
-  .row{grid-template-columns:minmax(0,38%) 1fr auto;gap:8px}
+  .rows{grid-template-columns:1fr auto;gap:2px 10px}
+  .row .label{grid-column:1/-1;margin-top:6px}
   .card b{font-size:1.5rem}
 }
 @media print{
   body{background:#fff;font-size:11pt}
   main{max-width:none;padding:0}
   section,.card{border-color:#bbb;break-inside:avoid}
-  .cards{grid-template-columns:repeat(4,1fr)}
-  details>*{display:block}
+  .cards{grid-auto-flow:column;grid-auto-columns:1fr}
+  details{display:none}
   *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 }
 """
@@ -117,7 +119,7 @@ def _cards(s: dict) -> str:
         ("skipped", f"{skipped:,}", "skipped: " + (", ".join(f"{n:,} {SKIP_NAMES.get(r, r)}" for r, n in c["skipped"].items()) or "none"), ""),
     ]
     if c["errors"]:
-        cards.append(("errors", f"{c['errors']:,}", "files or lines could not be read (listed below)", " warn"))
+        cards.append(("errors", f"{c['errors']:,}", "could not be read (see below)", " warn"))
     body = "".join(f'<div class="card{cls}"><b id="{key}">{value}</b><span>{escape(text)}</span></div>' for key, value, text, cls in cards)
     return f'<section class="cards">{body}</section>'
 
@@ -126,7 +128,7 @@ def _categories(s: dict) -> str:
     total = s["counts"]["triaged"]
     top = max(s["by_category"].values()) or 1
     rows = "".join(_row(NAMES[c], [(c, n)], top, f"{n:,} <small>{_pct(n, total)}</small>") for c, n in s["by_category"].items())
-    return f'<section id="by-category"><h2>By category</h2>{rows}</section>'
+    return f'<section id="by-category"><h2>By category</h2><div class="rows">{rows}</div></section>'
 
 
 def _weeks(s: dict) -> str:
@@ -146,10 +148,12 @@ def _weeks(s: dict) -> str:
                 bars.append(f'<rect x="{i * 10 + 1}" y="{y:.3f}" width="8" height="{h:.3f}" fill="{COLOURS[c]}"/>')
         rects.append(f"<g><title>{escape(tip)}</title>{''.join(bars)}</g>")
     grid = "".join(f'<line x1="0" x2="{len(weeks) * 10}" y1="{y}" y2="{y}" stroke="#dde1e7" vector-effect="non-scaling-stroke"/>' for y in (0, 50))
-    svg = (f'<svg class="weeks" viewBox="0 0 {len(weeks) * 10} 100" preserveAspectRatio="none" role="img" '
+    # A few weeks must not turn into a few very wide blocks: at most ~48 px a week.
+    cap = f' style="max-width:{max(8, len(weeks)) * 48}px"'
+    svg = (f'<svg class="weeks"{cap} viewBox="0 0 {len(weeks) * 10} 100" preserveAspectRatio="none" role="img" '
            f'aria-label="messages per week by category, {len(weeks)} weeks">{grid}{"".join(rects)}</svg>')
     middle = f"<span>{weeks[len(weeks) // 2]['week']}</span>" if len(weeks) > 2 else ""
-    axis = f'<div class="axis"><span>{weeks[0]["week"]}</span>{middle}<span>{weeks[-1]["week"]}</span></div>'
+    axis = f'<div class="axis"{cap}><span>{weeks[0]["week"]}</span>{middle}<span>{weeks[-1]["week"]}</span></div>'
     table = "".join(f"<tr><td>{w['week']}</td>" + "".join(f"<td>{w[c]:,}</td>" for c in LABELS) + f"<td>{w['total']:,}</td></tr>" for w in weeks)
     head = "<tr><th>week of</th>" + "".join(f"<th>{c}</th>" for c in LABELS) + "<th>all</th></tr>"
     return (f'<section id="by-week"><h2>Week by week</h2>{_legend()}<div class="ymax">{top:,} a week at most</div>{svg}{axis}'
@@ -163,7 +167,7 @@ def _channels(s: dict) -> str:
                    for ch, counts in channels[:CHANNELS_SHOWN])
     more = len(channels) - CHANNELS_SHOWN
     note = f'<p class="note">and {more:,} more channels (all of them in summary.json)</p>' if more > 0 else ""
-    return f'<section id="by-channel"><h2>By channel</h2>{_legend()}{rows}{note}</section>'
+    return f'<section id="by-channel"><h2>By channel</h2>{_legend()}<div class="rows">{rows}</div>{note}</section>'
 
 
 def _top(title: str, items: list, key: str) -> str:
@@ -171,7 +175,7 @@ def _top(title: str, items: list, key: str) -> str:
         return f'<section><h2>{title}</h2><p class="note">None detected.</p></section>'
     top = items[0]["count"] or 1
     rows = "".join(_row(i[key], [(None, i["count"])], top, f"{i['count']:,}") for i in items)
-    return f"<section><h2>{title}</h2>{rows}</section>"
+    return f'<section><h2>{title}</h2><div class="rows">{rows}</div></section>'
 
 
 def _examples(s: dict) -> str:
@@ -202,7 +206,8 @@ def _errors(s: dict) -> str:
 
 def _footer(s: dict) -> str:
     return ("<footer><p>Technical safety: making a system behave as intended. Societal safety: who decides, who benefits, "
-            "who bears the costs. Both: problems that need the two kinds of work. Bot and system messages are not counted as concerns. "
+            "who bears the costs. Both: problems that need the two kinds of work. Skipped: messages from bots, system messages "
+            "(joins, leaves, pins, renames), and messages with no words (only mentions, emoji or links). "
             f"User ids are stored only as salted hashes. Knowledge version {escape(str(s.get('knowledge_version', '')))}.</p></footer>")
 
 

@@ -39,11 +39,19 @@ class JsonStream:
         self._decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
         self.buf = ""
         self.pos = 0
-        self._line = 1  # line number at the start of buf
+        self._line = 1  # line number at buf[_counted]
+        self._counted = 0
         self._eof = False
 
     def line_at(self, pos: int) -> int:
-        return self._line + self.buf.count("\n", 0, pos)
+        """Counted forward from the last position asked about, so that numbering every
+        element costs one pass over the text, not one per element."""
+        if pos >= self._counted:
+            self._line += self.buf.count("\n", self._counted, pos)
+        else:
+            self._line -= self.buf.count("\n", pos, self._counted)
+        self._counted = pos
+        return self._line
 
     def fill(self) -> bool:
         """Read one more chunk; False at the end of the input."""
@@ -63,9 +71,9 @@ class JsonStream:
             line = self.line_at(len(self.buf)) + good.count("\n")
             raise InputError(f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); save the file as UTF-8", line) from None
         if self.pos > CHUNK:  # drop what has been consumed, so the buffer stays small
-            self._line += self.buf.count("\n", 0, self.pos)
+            self.line_at(self.pos)
             self.buf = self.buf[self.pos :]
-            self.pos = 0
+            self._counted = self.pos = 0
         self.buf += text
         if not chunk:
             self._eof = True

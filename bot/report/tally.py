@@ -38,14 +38,16 @@ class Tally:
     def count(self, category: str, channel: str, week: str | None, ts: float | None, topics, pitfalls) -> None:
         self.triaged += 1
         self.by_category[category] += 1
-        self.by_channel.setdefault(channel, Counter())[category] += 1
+        _bump(self.by_channel, channel, category)
         if week:
-            self.by_week.setdefault(week, Counter())[category] += 1
+            _bump(self.by_week, week, category)
         if ts is not None:
-            self.first = ts if self.first is None else min(self.first, ts)
-            self.last = ts if self.last is None else max(self.last, ts)
-        self.topics.update(topics)
-        self.pitfalls.update(pitfalls)
+            self.first = ts if self.first is None or ts < self.first else self.first
+            self.last = ts if self.last is None or ts > self.last else self.last
+        for t in topics:
+            self.topics[t] += 1
+        for p in pitfalls:
+            self.pitfalls[p] += 1
 
     def example(self, category: str, confidence: float, text: str, channel: str, when: str) -> None:
         heap = self.examples.setdefault(category, [])
@@ -102,6 +104,13 @@ class Tally:
             },
             "errors": [e.to_dict() for e in errors],
         }
+
+
+def _bump(table: dict, key: str, category: str) -> None:
+    counts = table.get(key)
+    if counts is None:
+        counts = table[key] = Counter()
+    counts[category] += 1
 
 
 def _labelled(counts: Counter) -> dict:

@@ -8,6 +8,7 @@ workers, not the one reading process, set the pace.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -15,13 +16,14 @@ from pathlib import Path
 
 from ..classify import triage
 from ..knowledge import Knowledge, load_knowledge
-from ..normalise import clean
+from ..normalise import clean, strip_markup
 from ..store._engine import week_start
 from .items import EMPTY, Message
 from .tally import Tally
 
 _LETTER = re.compile(r"[^\W\d_]")
 _state: dict = {}
+_encode = json.JSONEncoder(ensure_ascii=False).encode  # one encoder: json.dumps(**options) builds one per call
 
 
 def init(knowledge_dir: str, salt: bytes, include_text: bool, knowledge: Knowledge | None = None) -> None:
@@ -42,18 +44,32 @@ def user_hash(user: str, salt: bytes) -> str | None:
     return hashlib.blake2b(user.encode("utf-8"), key=salt, digest_size=12).hexdigest()
 
 
+def _day(ts: float | None) -> tuple[int | None, str | None]:
+    if ts is None:
+        return None, None
+    when = dt.datetime.fromtimestamp(ts, dt.timezone.utc)
+    return int(ts // 86400), when.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@functools.lru_cache(maxsize=4096)
+def _week(day: int) -> str:
+    """The Monday starting the week of a day since the epoch (the store's weeks, for the same charts)."""
+    return week_start(day * 86400).isoformat()
+
+
 def run_batch(batch: list[Message]) -> tuple[str, Tally]:
     """verdicts.jsonl lines and the batch's counts."""
     knowledge, salt, include_text = _state["knowledge"], _state["salt"], _state["include_text"]
     tally = Tally()
     lines = []
     for msg in batch:
-        if not _LETTER.search(clean(msg.text)):  # only mentions, emoji, links, numbers or code
+        verdict = triage(knowledge, msg.text)
+        # Only a message without signals can be without words; most have signals, so the
+        # extra clean() runs for few of them.
+        if not verdict.signals and not _LETTER.search(clean(msg.text)):  # mentions, emoji, links, code
             tally.skipped[EMPTY] += 1
             continue
-        verdict = triage(knowledge, msg.text)
-        when = dt.datetime.fromtimestamp(msg.ts, dt.timezone.utc) if msg.ts is not None else None
-        iso = when.isoformat(timespec="seconds").replace("+00:00", "Z") if when else None
+        day, iso = _day(msg.ts)
         person = user_hash(msg.user, salt)
         row = {
             "source": msg.source, "channel": msg.channel, "id": msg.id, "thread": msg.thread, "ts": iso,
@@ -63,10 +79,10 @@ def run_batch(batch: list[Message]) -> tuple[str, Tally]:
         }  # fmt: skip
         if include_text:
             row["text"] = msg.text
-            tally.example(verdict.category, row["confidence"], msg.text, msg.channel, iso or "")
-        lines.append(json.dumps(row, ensure_ascii=False))
-        week = week_start(msg.ts).isoformat() if msg.ts is not None else None
-        tally.count(verdict.category, msg.channel, week, msg.ts, verdict.topics, verdict.pitfalls)
+            shown = " ".join(strip_markup(msg.text).split())  # as a person reads it: no <@U123> ids
+            tally.example(verdict.category, row["confidence"], shown, msg.channel, iso or "")
+        lines.append(_encode(row))
+        tally.count(verdict.category, msg.channel, _week(day) if day is not None else None, msg.ts, verdict.topics, verdict.pitfalls)
         if msg.thread:
             tally.thread_replies += 1
         if person:

@@ -95,7 +95,7 @@ def test_html_is_well_formed_self_contained_and_shows_the_counts(tmp_path, mini_
     figures = {el.get("id"): el.text for el in root.iter() if el.get("id") in {"triaged", "skipped", "errors"}}
     assert figures == {"triaged": "5", "skipped": "10", "errors": "4"}
     text = "".join(root.itertext())
-    assert "of 15 read" in text and "2 bot messages" not in text and "3 bot messages" in text
+    assert "of 15 read" in text and "3 bots, 3 empty, 4 system" in text
     assert "#general" in text and "#ethics" in text and "algorithmic-bias" in text
     assert "random/2024-01-03.json:1" in text  # errors are named in the page too
 

@@ -76,6 +76,27 @@ def generate(path: Path, messages: int, channels: int = 24, seed: int = 7) -> No
                 written += n
 
 
+def generate_discord(path: Path, messages: int, channels: int = 4, seed: int = 7) -> None:
+    """DiscordChatExporter files, one per channel, written message by message: each file is one
+    JSON document of hundreds of megabytes, which the reader must not load whole."""
+    rnd = random.Random(seed)
+    path.mkdir(parents=True, exist_ok=True)
+    per_channel = -(-messages // channels)
+    for c in range(channels):
+        n = min(per_channel, messages - c * per_channel)
+        with (path / f"lab - team-{c:02d} [{c}].json").open("w", encoding="utf-8") as f:
+            head = {"guild": {"id": "1", "name": "Lab"}, "channel": {"id": str(c), "type": "GuildTextChat", "name": f"team-{c:02d}"}}
+            f.write(json.dumps(head, indent=2)[:-2] + ',\n  "messages": [\n')
+            for k in range(n):
+                row = _message(rnd, str(START + k * 30), None)
+                bot = row.get("subtype") == "bot_message"
+                out = {"id": str(c * per_channel + k), "type": "GuildMemberJoin" if row.get("subtype") == "channel_join" else "Default",
+                       "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(START + k * 30)), "content": row["text"],
+                       "author": {"id": row.get("user", "1"), "name": "x", "isBot": bot}, "attachments": [], "embeds": [], "reactions": []}
+                f.write(("    " if k == 0 else ",\n    ") + json.dumps(out))
+            f.write(f'\n  ],\n  "messageCount": {n}\n}}\n')
+
+
 def _message(rnd: random.Random, ts: str, parent: str | None) -> dict:
     roll = rnd.random()
     user = f"U{rnd.randrange(500):08d}"
@@ -128,15 +149,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--format", choices=("slack", "discord"), default="slack", help="what export to generate")
     parser.add_argument("--keep", type=Path, help="keep the export and the report in DIR (the export is reused)")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="report-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    export = work / f"slack-{args.messages}.zip"
+    export = work / (f"slack-{args.messages}.zip" if args.format == "slack" else f"discord-{args.messages}")
     if not export.exists():
         started = time.perf_counter()
-        generate(export, args.messages)
-        print(f"generated {export} ({export.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.0f}s")
+        (generate if args.format == "slack" else generate_discord)(export, args.messages)
+        size = sum(f.stat().st_size for f in export.iterdir()) if export.is_dir() else export.stat().st_size
+        print(f"generated {export} ({size / 1e6:.0f} MB) in {time.perf_counter() - started:.0f}s")
     out = work / "out"
     cmd = [sys.executable, "-m", "bot.cli", "report", str(export), "--out", str(out), "--workers", str(args.workers), "--no-progress"]
     started = time.perf_counter()
@@ -153,7 +176,7 @@ def main() -> int:
     print(stdout.strip())
     if stderr.strip():
         print(stderr.strip(), file=sys.stderr)
-    print(f"{read:,} messages read ({triaged:,} triaged) with {args.workers} worker(s) in {elapsed:.1f}s "
+    print(f"{args.format}: {read:,} messages read ({triaged:,} triaged) with {args.workers} worker(s) in {elapsed:.1f}s "
           f"on {os.cpu_count()} CPU(s): {read / elapsed:,.0f} messages/s ({triaged / elapsed:,.0f} triaged/s)")
     print(f"peak RSS: {peak_sum / 2**20:.0f} MB for the whole process tree, {peak_one / 2**20:.0f} MB for the largest process")
     ok = read / elapsed >= 5000 and peak_sum <= 300 * 2**20 and proc.returncode == 0

@@ -157,9 +157,10 @@ def iter_object(stream: JsonStream, streamed: str) -> Iterator[tuple[str, object
             stream.pos += 1
         elif nxt == "}":
             return
+        elif not nxt:
+            raise InputError("truncated JSON: the object is never closed", stream.line_at(stream.pos))
         else:
-            raise InputError("truncated JSON: the object is never closed" if not nxt else
-                             f"malformed JSON: expected ',' or '}}', found {nxt!r}", stream.line_at(stream.pos))
+            raise InputError(f"malformed JSON: expected ',' or '}}', found {nxt!r}", stream.line_at(stream.pos))
 
 
 def _describe(exc: BaseException) -> str:

@@ -8,6 +8,7 @@ so the same export always gives the same verdicts.jsonl.
 from __future__ import annotations
 
 import os
+import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -45,8 +46,6 @@ class _Progress:
     """Bytes read against the inputs' total, redrawn on stderr when it is a terminal."""
 
     def __init__(self, stream: TextIO | None, total: int) -> None:
-        import time
-
         self._clock = time.monotonic
         self.stream, self.total, self.done, self.messages = stream, max(1, total), 0, 0
         self._start = self._last = self._clock()

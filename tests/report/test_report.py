@@ -146,3 +146,14 @@ def test_nothing_readable_still_writes_a_report(tmp_path, mini_dir):
 def test_bad_arguments_exit_2(tmp_path, mini_dir):
     done = run_cli(["report", "x.zip", "--out", str(tmp_path), "--since", "yesterday", "--knowledge", str(mini_dir)])
     assert done.returncode == 2 and b"not a date" in done.stderr
+
+
+def test_truncated_discord_file_keeps_the_messages_before_the_cut(tmp_path, mini_dir):
+    whole = discord_export(tmp_path / "whole.json").read_text()
+    cut = tmp_path / "cut.json"
+    cut.write_text(whole[: whole.index('"id": "1004"')])  # the export stopped mid-way (disk full)
+    done, rows, summary, _ = report(tmp_path, mini_dir, cut)
+    assert done.returncode == 1
+    assert [r["id"] for r in rows] == ["1001"] and summary["counts"]["read"] == 3
+    (error,) = summary["errors"]
+    assert error["file"] == str(cut) and "truncated" in error["error"] and error["line"] > 40

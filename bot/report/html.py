@@ -148,8 +148,8 @@ def _weeks(s: dict) -> str:
                 bars.append(f'<rect x="{i * 10 + 1}" y="{y:.3f}" width="8" height="{h:.3f}" fill="{COLOURS[c]}"/>')
         rects.append(f"<g><title>{escape(tip)}</title>{''.join(bars)}</g>")
     grid = "".join(f'<line x1="0" x2="{len(weeks) * 10}" y1="{y}" y2="{y}" stroke="#dde1e7" vector-effect="non-scaling-stroke"/>' for y in (0, 50))
-    # A few weeks must not turn into a few very wide blocks: at most ~48 px a week.
-    cap = f' style="max-width:{max(8, len(weeks)) * 48}px"'
+    # A few weeks must not turn into a few very wide blocks: at most 64 px a week.
+    cap = f' style="max-width:{max(8, len(weeks)) * 64}px"'
     svg = (f'<svg class="weeks"{cap} viewBox="0 0 {len(weeks) * 10} 100" preserveAspectRatio="none" role="img" '
            f'aria-label="messages per week by category, {len(weeks)} weeks">{grid}{"".join(rects)}</svg>')
     middle = f"<span>{weeks[len(weeks) // 2]['week']}</span>" if len(weeks) > 2 else ""

@@ -10,7 +10,7 @@ import io
 from .messages import Bar, Chart
 
 BAR_WIDTH = 20
-_PALETTE = {"technical": (52, 120, 246), "societal": (230, 126, 34), "both": (142, 68, 173), "unclear": (149, 165, 166)}
+PALETTE = {"technical": (52, 120, 246), "societal": (230, 126, 34), "both": (142, 68, 173), "unclear": (149, 165, 166)}
 
 
 def text_bars(chart: Chart, width: int = BAR_WIDTH) -> str:
@@ -55,7 +55,7 @@ def png(chart: Chart, width: int = 720) -> bytes:
         for b in bars:
             draw.text((pad + 10, y + 4), b.label[:32], fill="black", font=font)
             length = max(1, int(bar_space * b.value / top)) if b.value else 0
-            colour = _PALETTE.get(b.label, (52, 152, 219))
+            colour = PALETTE.get(b.label, (52, 152, 219))
             if length:
                 draw.rectangle((label_w, y + 3, label_w + length, y + row - 5), fill=colour)
             draw.text((label_w + length + 6, y + 4), str(b.value), fill="black", font=font)

@@ -261,6 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
     fs = fsub.add_parser("stats", parents=[common], help="agreement rate per category")
     fs.set_defaults(func=cmd_feedback)
 
+    from .report.command import add_parser as add_report
+
+    add_report(sub, [common])
+
     p = sub.add_parser("bench", parents=[common], help="measure speed and memory")
     p.add_argument("--quick", action="store_true", help="fewer iterations (for smoke runs)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")

@@ -32,7 +32,7 @@ TOTAL = 6000
 ELLIPSIS = "…"
 SHORTENED = "Shortened to fit Discord's limits."
 
-# One colour per category, the same palette as the PNG charts (bot.chart._PALETTE).
+# One colour per category, the same palette as the PNG charts (bot.chart.PALETTE).
 COLOURS = {
     "technical": 0x3478F6,
     "societal": 0xE67E22,

@@ -27,7 +27,9 @@ RULE_DENSE = (
     "signals_technical", "signals_societal", "signals_both",
     "negated", "hedged", "fuzzy", "ai_context", "no_signal", "rule_pitfall",
     "rules_unclear", "rules_technical", "rules_societal", "rules_both",
+    "short", "short_rules_technical", "short_rules_societal", "short_rules_both", "log_words",
 )  # fmt: skip
+SHORT = 20  # words: in a short post a rule hit is most of what is said, in a long one a detail
 
 
 # Words that carry no concept: the model may weigh them, an explanation never shows them.
@@ -48,7 +50,7 @@ class Features:
     embedding: np.ndarray
 
     def rule_dense(self) -> list[float]:
-        return rule_dense(self.rules)
+        return rule_dense(self.rules, len(self.tokens.words))
 
     def rule_keys(self) -> tuple[str, ...]:
         """Which rules and pitfall rules fired, as sparse feature keys ("rule:<id>")."""
@@ -74,7 +76,7 @@ def ngrams(tokens: Tokens) -> tuple[str, ...]:
     return tuple(out)
 
 
-def rule_dense(ev: RuleEvidence) -> list[float]:
+def rule_dense(ev: RuleEvidence, n_words: int) -> list[float]:
     counts = {c: 0 for c in CATEGORIES}
     negated = hedged = fuzzy = 0
     for s in ev.signals:
@@ -87,4 +89,6 @@ def rule_dense(ev: RuleEvidence) -> list[float]:
     values += [min(negated, 2) / 2, min(hedged, 2) / 2, min(fuzzy, 2) / 2]
     values += [float(ev.ai_context), float(not ev.signals), float(bool(ev.pitfalls))]
     values += [float(ev.category == c) for c in ("unclear",) + CATEGORIES]
+    short = float(n_words <= SHORT)
+    values += [short] + [short * (ev.category == c) for c in CATEGORIES] + [math.log1p(n_words) / 5]
     return values

@@ -180,7 +180,7 @@ class Model:
         out = []
         for s in candidates:
             own = f"rule:{s.rule_id}"
-            logits = self._stack_logits(log_p1, rule_dense(without(knowledge, f.rules, s)), [x for x in keys if x != own])
+            logits = self._stack_logits(log_p1, rule_dense(without(knowledge, f.rules, s), len(f.tokens.words)), [x for x in keys if x != own])
             if self._calibrated(logits)[k] < p_k:
                 out.append(s)
         return tuple(out)

@@ -38,7 +38,8 @@ FUNCTION_WORDS = frozenset(
     "it its this that these those there here we our us you your they them their he she his her "
     "i me my so do does did doing have has had not no can could would should will just about "
     "into than then too very also again what which who whom when where why how all any some "
-    "keep keeps kept get gets got going go".split()
+    "keep keeps kept get gets got going go against want wants need needs use used using "
+    "make makes made now still only even like one more most other such".split()
 )
 
 

@@ -201,10 +201,10 @@ class Model:
             else:
                 start = _bigram_start(f, pos)
                 parts = (words[start], words[start + 1])
-            if all(p in FUNCTION_WORDS or len(p) < 3 for p in parts):
-                continue  # "the", "that": true weights, but no reason a person can check
+            if any(p in FUNCTION_WORDS or len(p) < 3 for p in parts):
+                continue  # "the", "is biased": true weights, but the content word says it better
             word = " ".join(parts)
-            if word not in shown:
+            if not any(word in w.split() or w in parts for w in shown):  # "refund" beside "refund policies"
                 shown.append(word)
         return tuple(shown)
 

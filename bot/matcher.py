@@ -154,11 +154,15 @@ class Matcher:
             if exact_first:
                 exact = index.get(EXACT + words[i])
                 entries = (entries or []) + exact if exact else entries
-            if entries:
-                for key, kind, owner, group, phrase, plain in entries:
+            pair = index2.get((stems[i], stems[i + 1])) if i + 1 < n else None
+            # Single-key entries are complete at one stem, pair-key entries at two.
+            for found, keyed in ((entries, 1), (pair, 2)):
+                if not found:
+                    continue
+                for key, kind, owner, group, phrase, plain in found:
                     size = len(key)
-                    if size == 1:
-                        end = i + 1
+                    if size == keyed:
+                        end = i + keyed
                     elif plain is not None:
                         end = i + size if stems[i : i + size] == plain else 0
                     else:
@@ -166,20 +170,6 @@ class Matcher:
                     if end:
                         fuzzy = bool(corrected) and any(k in corrected for k in range(i, end))
                         hits.append(Hit(kind, owner, group, i, end, phrase, fuzzy))
-            if i + 1 < n:
-                entries = index2.get((stems[i], stems[i + 1]))
-                if entries:
-                    for key, kind, owner, group, phrase, plain in entries:
-                        size = len(key)
-                        if size == 2:
-                            end = i + 2
-                        elif plain is not None:
-                            end = i + size if stems[i : i + size] == plain else 0
-                        else:
-                            end = _walk(stems, words, i, key)
-                        if end:
-                            fuzzy = bool(corrected) and any(k in corrected for k in range(i, end))
-                            hits.append(Hit(kind, owner, group, i, end, phrase, fuzzy))
         blocked = set()
         for h in hits:
             if h.kind == EXCLUSION:

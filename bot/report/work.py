@@ -63,7 +63,7 @@ def run_batch(batch: list[Message]) -> tuple[str, Tally]:
     tally = Tally()
     lines = []
     for msg in batch:
-        verdict = triage(knowledge, msg.text)
+        verdict = triage(knowledge, msg.text, explain=False)  # a report shows no "why"
         # Only a message without signals can be without words; most have signals, so the
         # extra clean() runs for few of them.
         if not verdict.signals and not _LETTER.search(clean(msg.text)):  # mentions, emoji, links, code

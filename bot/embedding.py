@@ -28,7 +28,9 @@ class StaticEmbedding:
     def __init__(self, directory: Path = ARTIFACT) -> None:
         directory = Path(directory)
         config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-        self.vectors = np.load(directory / "vectors.npy", allow_pickle=False).astype(np.float32)
+        # Kept as stored (float16, 15 MB): every report worker and bot process holds a copy,
+        # and summing twenty rows into float32 costs no more than reading float32 rows.
+        self.vectors = np.load(directory / "vectors.npy", allow_pickle=False)
         model = json.loads((directory / "tokenizer.json").read_text(encoding="utf-8"))["model"]
         self.vocab: dict[str, int] = model["vocab"]
         self._prefix = model.get("continuing_subword_prefix", "##")
@@ -93,7 +95,7 @@ class StaticEmbedding:
         ids = self.word_ids(words)
         if not ids:
             return np.zeros(self.dims, dtype=np.float32)
-        vec = self.vectors.take(ids, axis=0).sum(axis=0)
+        vec = self.vectors.take(ids, axis=0).sum(axis=0, dtype=np.float32)
         if self.normalize:
             norm = float(np.sqrt(vec @ vec))
             if norm > 0:

@@ -94,6 +94,7 @@ def _why(verdict: Verdict) -> tuple[str, ...]:
             lines.append("words that weighed most: " + ", ".join(f'"{w}"' for w in verdict.words))
         if verdict.closest:
             text, label = verdict.closest
+            text = " ".join(" ".join(line.lstrip("> ") for line in text.splitlines()).split())  # one line, no quote marks
             short = text if len(text) <= 120 else text[:117].rstrip() + "..."
             lines.append(f'closest known case: "{short}" -> {label}')
     return tuple(lines)

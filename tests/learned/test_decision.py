@@ -1,0 +1,142 @@
+"""The learned decision as a moderator and a user meet it: examples are data, training is
+reproducible and cached safely, reasons are only the rule hits that really support a call."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import yaml
+
+from bot import modelcache
+from bot.classify import triage
+from bot.knowledge import load_knowledge
+from bot.reload import KnowledgeHolder
+from tests.conftest import REPO
+
+# Small, learnable examples: each label has its own vocabulary, none of which the mini rules know.
+VOCAB = {
+    "technical": ["the parser crashes on", "the classifier mislabels", "the agent deleted", "the model invents"],
+    "societal": ["the union was never consulted about", "tenants lost their say over", "the council decided without", "workers bear the cost of"],
+    "both": ["the scoring model is biased and nobody can appeal", "the opaque model denies loans and no one answers for", "the vision model fails on dark skin and police still use", "the untested model decides benefits and nobody can contest"],
+    "unclear": ["lunch is at noon near", "the printer jammed next to", "good morning from", "the parking lot by"],
+}
+THINGS = ["invoices", "the rota", "our forms", "the app", "the cafeteria", "the office", "claims", "the archive"]
+
+
+def learnable(root, extra=()):
+    rows = [{"text": f"{start} {thing}", "label": label} for label, starts in VOCAB.items() for start in starts for thing in THINGS]
+    (root / "examples.yaml").write_text(yaml.safe_dump({"examples": rows + list(extra)}, sort_keys=False))
+    return root
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """Each test its own model cache, on disk and in memory."""
+    monkeypatch.setenv("TRIAGE_MODEL_CACHE", str(tmp_path / "models"))
+    modelcache._memo.clear()
+    yield tmp_path / "models"
+    modelcache._memo.clear()
+
+
+def test_the_decision_learns_wordings_no_rule_lists(mini_dir, cache):
+    knowledge, _ = load_knowledge(learnable(mini_dir))
+    assert knowledge.model is not None
+    verdict = triage(knowledge, "the union was never consulted about the new shifts")
+    assert verdict.category == "societal" and verdict.decided_by == "model"
+    assert not verdict.signals  # no rule fired: the words and the embedding decided
+    assert verdict.closest and verdict.closest[1] == "societal"
+    assert sum(verdict.probabilities.values()) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_a_moderators_new_example_takes_effect_on_reload(mini_dir, cache):
+    holder = KnowledgeHolder(learnable(mini_dir), min_interval=0)
+    text = "zorblax quuxification of the ledger"
+    assert triage(holder.current, text).category != "technical"
+    extra = [{"text": f"zorblax quuxification of {t}", "label": "technical"} for t in THINGS]
+    learnable(mini_dir, extra)
+    event = holder.reload()
+    assert event.ok
+    assert triage(holder.current, text).category == "technical"
+
+
+def test_too_few_examples_means_the_rules_decide_alone(mini, cache):
+    assert mini.model is None and "too few examples" in mini.model_note
+    verdict = triage(mini, "the chatbot made up a citation")
+    assert verdict.category == "technical" and verdict.decided_by == "rules"
+
+
+def test_training_is_deterministic_and_cached_by_content(mini_dir, cache):
+    learnable(mini_dir)
+    first, _ = load_knowledge(mini_dir)
+    files = list(cache.glob("model-*.npz"))
+    assert len(files) == 1
+    modelcache._memo.clear()
+    os.remove(files[0])
+    again, _ = load_knowledge(mini_dir)  # a fresh fit: same arrays, bit for bit
+    for name in ("words_w", "emb_w", "stack_dense", "stack_sparse", "pit_w"):
+        assert np.array_equal(getattr(first.model, name), getattr(again.model, name)), name
+    modelcache._memo.clear()
+    cached, _ = load_knowledge(mini_dir)  # from the file: the same decision
+    text = "the scoring model is biased and nobody can appeal the rota"
+    assert triage(cached, text).probabilities == triage(first, text).probabilities
+
+
+def test_a_corrupt_or_planted_cache_file_is_retrained_over_never_executed(mini_dir, cache, tmp_path):
+    learnable(mini_dir)
+    load_knowledge(mini_dir)
+    (path,) = cache.glob("model-*.npz")
+    marker = tmp_path / "pwned"
+    # An .npz whose arrays are pickled objects: loading it with pickles allowed would run code.
+    payload = np.array([{"x": 1}], dtype=object)
+    with open(path, "wb") as fh:
+        np.savez(fh, meta_json=payload)
+    modelcache._memo.clear()
+    knowledge, _ = load_knowledge(mini_dir)
+    assert knowledge.model is not None and not marker.exists()
+    assert triage(knowledge, "lunch is at noon near the office").category == "unclear"
+    path.write_bytes(b"not a zip at all")
+    modelcache._memo.clear()
+    assert load_knowledge(mini_dir)[0].model is not None
+
+
+def test_a_rule_that_misfires_in_context_is_not_shown_as_a_reason(mini_dir, cache):
+    """`kill` (violent content) fires in "kill the printer job", a message the examples teach
+    is not a concern: the hit stays in `signals` but is not offered as a why."""
+    extra = [{"text": f"please kill the printer job for {t}", "label": "unclear"} for t in THINGS]
+    extra += [{"text": f"the assistant made up a source for {t}", "label": "technical"} for t in THINGS]
+    knowledge, _ = load_knowledge(learnable(mini_dir, extra))
+    verdict = triage(knowledge, "can someone kill the printer job for the office")
+    assert verdict.category == "unclear"
+    assert [s.rule_id for s in verdict.signals] == ["kill"]
+    assert verdict.reasons == ()
+    real = triage(knowledge, "the chatbot made up a citation again, the model invents claims")
+    assert real.category == "technical" and "hallucination" in {s.rule_id for s in real.reasons}
+
+
+def test_classify_jsonl_keeps_its_keys_and_adds_the_evidence(tmp_path):
+    line = json.dumps({"id": "a", "text": "the support bot keeps making up refund policies"})
+    out = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "classify", "--jsonl"], input=line + "\n", capture_output=True,
+        text=True, cwd=REPO, timeout=120,
+    )  # fmt: skip
+    row = json.loads(out.stdout.splitlines()[0])
+    assert {"id", "category", "confidence", "signals", "topics", "pitfalls", "readings", "knowledge_version"} <= set(row)
+    ev = row["evidence"]
+    assert ev["decided_by"] == "model" and set(ev["probabilities"]) == {"technical", "societal", "both", "unclear"}
+    assert ev["closest"]["label"] == row["category"] and isinstance(ev["words"], list)
+    assert {r["rule"] for r in ev["reasons"]} <= {s["rule"] for s in row["signals"]}
+
+
+def test_eval_reports_the_ablation_and_calibration(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "eval", "--json", str(REPO / "tests" / "blind" / "blind.jsonl")],
+        capture_output=True, text=True, cwd=REPO, timeout=300,
+    )  # fmt: skip
+    figures = json.loads(out.stdout)
+    assert set(figures["ablation"]) == {"rules only", "learned part only", "combined"}
+    assert 0.0 <= figures["calibration"]["ece"] <= 1.0
+    assert sum(row["n"] for row in figures["calibration"]["reliability"]) == figures["count"]
+    # The learned decision must beat the rules alone on posts nobody tuned it to.
+    assert figures["ablation"]["combined"]["macro_f1"] > figures["ablation"]["rules only"]["macro_f1"]

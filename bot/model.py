@@ -50,7 +50,7 @@ class Model:
     stack_b: np.ndarray
     temperature: float
     pitfall_ids: tuple[str, ...]  # column order of the pitfall head; "" means none
-    pit_w: np.ndarray  # (2P + P - 1, P): pitfall stacker over both views and the rule flags
+    pit_w: np.ndarray  # (2P + 2K + P - 1, P): pitfall stacker over both views (pitfalls, categories), rule flags
     pit_b: np.ndarray
     pit_threshold: float
     abstain_below: float
@@ -145,7 +145,7 @@ class Model:
         if LABELS[k] != "unclear" and probs[k] < self.abstain_below:
             k, abstained = LABELS.index("unclear"), True
         category = LABELS[k]
-        pitfalls = self._pitfalls(f, wl, h) if category != "unclear" and self._p > 1 else ()
+        pitfalls = self._pitfalls(f, wl, h, log_p1) if category != "unclear" and self._p > 1 else ()
         reasons: tuple[Signal, ...] = ()
         words: tuple[str, ...] = ()
         closest = None
@@ -157,10 +157,10 @@ class Model:
             category, probs[k], dict(zip(LABELS, probs)), pitfalls, reasons, words, closest, abstained
         )
 
-    def _pitfalls(self, f: Features, words_logits, h) -> tuple[str, ...]:
+    def _pitfalls(self, f: Features, words_logits, h, log_p1) -> tuple[str, ...]:
         k = self._k
         flags = [float(q in f.rules.pitfalls) for q in self.pitfall_ids[1:]]
-        z = _log_softmax(words_logits[k:]) + _log_softmax(h[k:]) + flags
+        z = _log_softmax(words_logits[k:]) + _log_softmax(h[k:]) + log_p1 + flags
         p = _softmax((np.asarray(z, dtype=np.float32) @ self.pit_w + self.pit_b).tolist())
         best = max(range(1, len(p)), key=p.__getitem__)
         return (self.pitfall_ids[best],) if p[best] >= self.pit_threshold else ()

@@ -18,7 +18,7 @@ Recipe (each choice measured by 5-fold cross-validation on the example corpus):
 4. Calibration: a temperature on stage 2's own out-of-fold logits (minimum log loss).
 5. Pitfalls: the same two views over the pitfall labels ("none" is a class), stacked with
    the pitfall rules' flags; raised above a threshold learned out-of-fold so that false
-   raises stay under 1% (a wrong lecture costs more trust than a missed one).
+   raises stay under 1.5% (a wrong lecture costs more trust than a missed one).
 Cross-validated figures are kept in `meta` for `knowledge check`.
 """
 from __future__ import annotations
@@ -43,7 +43,7 @@ RIDGE_ALPHA = 1.0  # ridge regularisation, embedding view
 RIDGE_T = 4.0  # ridge scores are near 0..1; scaled so their softmax is not flat
 C_STACK = 0.3
 C_PIT = 1.0
-MAX_FALSE_RAISES = 0.01  # the learned pitfall threshold keeps out-of-fold false raises below this
+MAX_FALSE_RAISES = 0.015  # out-of-fold false raises stay below this (the target is 2% on new posts)
 ABSENT = -30.0  # score of a class no example shows: never predicted
 
 
@@ -106,7 +106,7 @@ def _train(knowledge: Knowledge) -> Model:
     temperature = _temperature(oof2, y)
 
     flags = np.asarray([[float(q in f.rules.pitfalls) for q in pitfall_ids[1:]] for f in feats], dtype=np.float32)
-    zp = np.hstack([oof_pit, flags])
+    zp = np.hstack([oof_pit, oof_cat, flags])
     pit_w, pit_b, full = _logistic(zp, y_pit, p, C_PIT)
     oof_p = np.zeros((len(y), p))
     for tr, te in folds:

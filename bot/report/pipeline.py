@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +78,8 @@ def run(paths: list[str], options: Options, out: TextIO, on_error: Callable[[Pro
     initargs = (str(options.knowledge_dir), options.salt, options.include_text)
     pool = None
     if options.workers > 1:
+        if knowledge is not None and multiprocessing.get_start_method() == "fork":
+            work.share(knowledge)
         pool = ProcessPoolExecutor(options.workers, initializer=work.init, initargs=initargs)
     else:
         work.init(*initargs, knowledge=knowledge)

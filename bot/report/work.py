@@ -26,8 +26,16 @@ _state: dict = {}
 _encode = json.JSONEncoder(ensure_ascii=False).encode  # one encoder: json.dumps(**options) builds one per call
 
 
+def share(knowledge: Knowledge) -> None:
+    """Called in the parent before the pool starts: forked workers inherit this knowledge
+    (and its trained model) instead of each loading a copy of their own, which kept three
+    copies of the rules, word lists and vectors in memory for two workers."""
+    _state["knowledge"] = knowledge
+
+
 def init(knowledge_dir: str, salt: bytes, include_text: bool, knowledge: Knowledge | None = None) -> None:
-    """Worker start-up: load the knowledge once per process (or reuse the parent's)."""
+    """Worker start-up: the knowledge the parent shared, else load it once per process."""
+    knowledge = knowledge or _state.get("knowledge")
     if knowledge is None:
         knowledge, problems = load_knowledge(Path(knowledge_dir))
         if knowledge is None:

@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def run(args) -> int:
+def run(args, build_service) -> int:
     from bot.logs import setup_logging
 
     rest = list(getattr(args, "rest", []) or [])
@@ -63,8 +63,6 @@ def run(args) -> int:
 
         port = opts.port or free_port(opts.host)
         return supervise(worker_argv(args, opts, port), opts.workers)
-
-    from bot.wiring import build_service
 
     from .app import SlackAdapter
 

@@ -40,7 +40,7 @@ def run(args, build_service) -> int:
         rest = rest[1:]
     opts = build_parser().parse_args(rest)
 
-    from .app import Settings
+    from .settings import Settings
 
     settings = Settings.from_env(upload_charts=opts.upload_charts, drain_seconds=opts.drain_seconds)
     if not settings.bot_token:

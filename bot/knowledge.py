@@ -8,31 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .reader import content_version, did_you_mean, gc_paused, knowledge_files, read_knowledge
-from .schema import (
-    REQUIRED_PITFALLS,
-    REQUIRED_TOPICS,
-    Category,
-    Example,
-    Group,
-    Intervention,
-    Knowledge,
-    Language,
-    Phrase,
-    Pitfall,
-    PitfallRule,
-    Reading,
-    Rule,
-    Scoring,
-    Topic,
-)
+from .reader import did_you_mean, gc_paused, knowledge_files, read_knowledge
+from .schema import Knowledge, Phrase
 from .yamlfile import Problem
 
-__all__ = [
-    "REQUIRED_PITFALLS", "REQUIRED_TOPICS", "Category", "Example", "Group", "Intervention", "Knowledge",
-    "Language", "Phrase", "Pitfall", "PitfallRule", "Reading", "Rule", "Scoring", "Topic", "build",
-    "content_version", "did_you_mean", "knowledge_files", "load_knowledge",
-]
+# What callers take from here rather than from the reader or the schema.
+__all__ = ["Knowledge", "Phrase", "build", "did_you_mean", "knowledge_files", "load_knowledge"]
 
 
 def load_knowledge(directory: Path) -> tuple[Knowledge | None, list[Problem]]:

@@ -17,7 +17,7 @@ from rapidfuzz.distance import OSA
 
 from .classify import triage
 from .knowledge import Knowledge, Phrase, load_knowledge
-from .reader import gc_paused
+from .yamlfile import gc_paused
 from .normalise import GAP
 from .yamlfile import Problem
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .reader import did_you_mean, gc_paused, knowledge_files, read_knowledge
+from .reader import knowledge_files, read_knowledge
 from .schema import Knowledge, Phrase
-from .yamlfile import Problem
+from .yamlfile import Problem, did_you_mean, gc_paused
 
 # What callers take from here rather than from the reader or the schema.
 __all__ = ["Knowledge", "Phrase", "build", "did_you_mean", "knowledge_files", "load_knowledge"]

@@ -8,11 +8,7 @@ entry may hold comes from `bot.schema`; this module only says how to read and ch
 """
 from __future__ import annotations
 
-import difflib
-import gc
-import hashlib
 import re
-from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -38,7 +34,7 @@ from .schema import (
     yaml_keys,
 )
 from .verdict import CATEGORIES, LABELS
-from .yamlfile import Problem, YList, YMap
+from .yamlfile import Problem, YList, YMap, content_version, describe_value, did_you_mean
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 # The longest shipped phrase has 7 words; checking a 2,000-word phrase took 13 s.
@@ -48,30 +44,6 @@ _URL_UNSAFE = set('<>|"{}\\^`')  # break out of Slack's <url|label> and Markdown
 
 def knowledge_files(directory: Path) -> list[Path]:
     return yamlfile.yaml_files(directory)[0]
-
-
-def content_version(directory: Path, files: list[Path]) -> str:
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(str(path.relative_to(directory)).encode())
-        try:
-            digest.update(path.read_bytes())
-        except OSError:
-            pass
-    return digest.hexdigest()[:12]
-
-
-@contextmanager
-def gc_paused():
-    """Loading allocates ~10 objects per phrase and frees none of them; letting the cyclic GC
-    rescan that growing heap made loading 5,000 rules several times slower."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def read_knowledge(directory: Path) -> tuple[Knowledge | None, list[Problem]]:
@@ -94,11 +66,6 @@ def read_knowledge(directory: Path) -> tuple[Knowledge | None, list[Problem]]:
     if knowledge is None or any(p.level == "error" for p in problems):
         return None, problems
     return knowledge, problems
-
-
-def did_you_mean(word: str, options) -> str:
-    match = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
-    return f" (did you mean '{match[0]}'?)" if match else ""
 
 
 _SECTIONS = (
@@ -151,7 +118,7 @@ class Reader:
     def mapping(self, value, line: int, what: str) -> YMap | None:
         if isinstance(value, YMap):
             return value
-        self.error(line, f"{what} must be a mapping (key: value), not {_kind(value)}")
+        self.error(line, f"{what} must be a mapping (key: value), not {describe_value(value)}")
         return None
 
     def text(self, entry: YMap, key: str, what: str, required: bool = True) -> str:
@@ -161,7 +128,7 @@ class Reader:
                 self.error(entry.line, f"{what} is missing '{key}'")
             return ""
         if not isinstance(value, str) or not value.strip():
-            self.error(entry.line_of(key), f"'{key}' in {what} must be non-empty text, not {_kind(value)}")
+            self.error(entry.line_of(key), f"'{key}' in {what} must be non-empty text, not {describe_value(value)}")
             return ""
         return value.strip()
 
@@ -172,12 +139,12 @@ class Reader:
                 self.error(entry.line, f"{what} is missing '{key}'")
             return ()
         if not isinstance(value, YList):
-            self.error(entry.line_of(key), f"'{key}' in {what} must be a list, not {_kind(value)}")
+            self.error(entry.line_of(key), f"'{key}' in {what} must be a list, not {describe_value(value)}")
             return ()
         out = []
         for i, item in enumerate(value):
             if not isinstance(item, str) or not item.strip():
-                self.error(value.line_of(i), f"item {i + 1} of '{key}' in {what} must be non-empty text, not {_kind(item)}")
+                self.error(value.line_of(i), f"item {i + 1} of '{key}' in {what} must be non-empty text, not {describe_value(item)}")
             else:
                 out.append(item.strip())
         return tuple(out)
@@ -192,7 +159,7 @@ class Reader:
     def phrase(self, value, line: int, what: str) -> Phrase | None:
         if not isinstance(value, str):
             hint = " (quote it: unquoted yes/no/on/off become booleans)" if isinstance(value, bool) else ""
-            self.error(line, f"{what} must be text, not {_kind(value)}{hint}")
+            self.error(line, f"{what} must be text, not {describe_value(value)}{hint}")
             return None
         if not value.strip():
             self.error(line, f"{what} is empty")
@@ -209,7 +176,7 @@ class Reader:
 
     def phrases(self, value, line: int, what: str) -> tuple[Phrase, ...]:
         if not isinstance(value, YList):
-            self.error(line, f"{what} must be a list of phrases, not {_kind(value)}")
+            self.error(line, f"{what} must be a list of phrases, not {describe_value(value)}")
             return ()
         out = []
         for i, item in enumerate(value):
@@ -243,7 +210,7 @@ class Reader:
                 self.error(1, "file is empty", "warning")
             return
         if not isinstance(data, YMap):
-            self.error(getattr(data, "line", 1), f"the file must be a mapping of sections ({', '.join(_SECTIONS[:5])}, ...), not {_kind(data)}")
+            self.error(getattr(data, "line", 1), f"the file must be a mapping of sections ({', '.join(_SECTIONS[:5])}, ...), not {describe_value(data)}")
             return
         for section, value in data.items():
             line = data.line_of(section)
@@ -327,7 +294,7 @@ class Reader:
 
     def _list_entries(self, value, line: int, section: str):
         if not isinstance(value, YList):
-            self.error(line, f"'{section}' must be a list (each item starting with '- '), not {_kind(value)}")
+            self.error(line, f"'{section}' must be a list (each item starting with '- '), not {describe_value(value)}")
             return
         for i, entry in enumerate(value):
             entry = self.mapping(entry, value.line_of(i), f"item {i + 1} of '{section}'")
@@ -471,19 +438,3 @@ def _good_url(url: str) -> bool:
         return False
     parts = urlsplit(url)
     return parts.scheme == "https" and "." in parts.netloc and not parts.netloc.startswith(".")
-
-
-def _kind(value) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return f"a boolean ({str(value).lower()})"
-    if isinstance(value, (int, float)):
-        return f"a number ({value})"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__

@@ -9,7 +9,6 @@ import json
 import random
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,7 @@ from .classify import triage
 from .knowledge import Knowledge, load_knowledge
 from .check import check
 from .reload import KnowledgeHolder
+from .timings import naive_baseline, summary
 
 _FILLER = (
     "the we our a it is this that team model system users people after when why how should "
@@ -79,33 +79,6 @@ def latency(knowledge: Knowledge, messages: list[str]) -> dict:
     return summary(times, time.perf_counter() - start)
 
 
-def summary(times_us: list[float], total_s: float | None = None) -> dict:
-    """Median, p99 and (given the wall time) throughput of a list of per-message timings."""
-    times = sorted(times_us)
-    out = {
-        "messages": len(times),
-        "median_us": round(statistics.median(times), 1),
-        "p99_us": round(times[max(0, int(len(times) * 0.99) - 1)], 1),
-    }
-    if total_s:
-        out["per_second"] = round(len(times) / total_s)
-    return out
-
-
-def naive_baseline(knowledge: Knowledge, messages: list[str]) -> dict:
-    """What a first attempt does: rapidfuzz partial_ratio of every phrase against the message."""
-    from rapidfuzz import fuzz
-
-    phrases = [p.text.lower() for r in knowledge.rules for p in r.phrases]
-    times = []
-    for m in messages:
-        t0 = time.perf_counter_ns()
-        low = m.lower()
-        _ = [p for p in phrases if fuzz.partial_ratio(p, low) >= 90]
-        times.append((time.perf_counter_ns() - t0) / 1000.0)
-    return summary(times)
-
-
 def timed(fn, repeat: int = 3):
     best, value = None, None
     for _ in range(repeat):
@@ -123,7 +96,7 @@ def console_rss_mb(knowledge_dir: Path, messages: list[str]) -> float:
     the forked copy of this (much larger) benchmark process instead.
     """
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "console", "--knowledge", str(knowledge_dir)],
+        [sys.executable, "-m", "app", "console", "--knowledge", str(knowledge_dir)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from . import modelcache
-from .bench import naive_baseline, summary
+from .timings import naive_baseline, summary
 from .classify import decide, triage
 from .embedding import shared as shared_embedding
 from .features import Features, ngrams

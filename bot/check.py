@@ -16,7 +16,8 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from .classify import triage
-from .knowledge import Knowledge, Phrase, _gc_paused, load_knowledge
+from .knowledge import Knowledge, Phrase, load_knowledge
+from .yamlfile import gc_paused
 from .normalise import GAP
 from .yamlfile import Problem
 
@@ -47,7 +48,7 @@ def check(directory: Path) -> CheckReport:
     """`knowledge check`: the gate below, plus the warnings that never refuse anything."""
     report = validate(directory)
     if report.knowledge is not None:
-        with _gc_paused():
+        with gc_paused():
             report.problems.extend(phrase_warnings(report.knowledge))
     return report
 

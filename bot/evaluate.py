@@ -135,7 +135,7 @@ def _calibration_dict(result: EvalResult) -> dict:
 def read_labeled(path: Path) -> tuple[list[Labeled], list[str]]:
     """JSON Lines (`text`, `label`, optional `id`, `pitfall`) or a knowledge examples YAML file."""
     if path.suffix in (".yaml", ".yml"):
-        from .knowledge import _Reader
+        from .reader import Reader as _Reader
 
         reader = _Reader(path.parent)
         reader.read_file(path)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .embedding import shared as shared_embedding
-from .knowledge import Knowledge
+from .schema import Knowledge
 from .normalise import Tokens
 from .rules import RuleEvidence, evidence
 

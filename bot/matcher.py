@@ -16,7 +16,7 @@ from typing import NamedTuple
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from .knowledge import Knowledge, Phrase
+from .schema import Knowledge, Phrase
 from .normalise import EXACT, GAP, MAX_GAP, Tokens, _stemmer
 
 RULE, PITFALL, CONTEXT, EXCLUSION, NEGATION, HEDGE = range(6)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .embedding import shared as shared_embedding
-from .knowledge import Knowledge
+from .schema import Knowledge
 from .model import Model
 
 log = logging.getLogger("bot.model")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from .knowledge import Knowledge
+from .schema import Knowledge
 from .matcher import Hit, Matches
 from .normalise import Tokens
 from .verdict import Signal

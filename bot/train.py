@@ -29,7 +29,7 @@ import time
 import numpy as np
 
 from .features import RULE_DENSE, extract
-from .knowledge import Knowledge
+from .schema import Knowledge
 from .model import Model
 from .normalise import prepare, tokenize
 from .verdict import LABELS

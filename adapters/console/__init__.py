@@ -14,9 +14,7 @@ LIMITS = Limits(message_chars=100_000)  # a terminal has no message limit worth 
 USER = "console-user"
 
 
-def run(args) -> int:
-    from bot.wiring import build_service
-
+def run(args, build_service) -> int:
     moderator = ("console", USER) if getattr(args, "as_moderator", False) else None
     service = build_service(args, extra_moderator=moderator)
     service.on_reload = lambda event: print(event.describe(), file=sys.stderr, flush=True)

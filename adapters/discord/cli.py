@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def run(args) -> int:
+def run(args, build_service) -> int:
     parser = _parser()
     rest = list(getattr(args, "rest", None) or [])
     if rest[:1] == ["--"]:  # `triage-bot discord -- --sync`: the separator is not ours
@@ -72,8 +72,6 @@ def run(args) -> int:
         return 2
     if opts.sync:
         return asyncio.run(sync_commands(token, opts.guild, clear=opts.clear))
-
-    from bot.wiring import build_service
 
     service = build_service(args, watch=True)
     try:

@@ -22,7 +22,7 @@ import re
 import time
 import traceback
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
@@ -38,71 +38,19 @@ from bot.service import Service
 
 from . import blocks
 from .blocks import Share
+from .payloads import PLATFORM, from_event
+from .settings import Settings, sdk_logger  # noqa: F401 - Settings is part of this module's API
 from .text import esc, to_plain
 
 log = logging.getLogger("adapters.slack")
 
-PLATFORM = "slack"
 LIMITS = Limits(message_chars=3000)
 SHORTCUT_ID = "triage_message"
-DEFAULT_API_URL = "https://slack.com/api/"
 # message subtypes that carry something a person said (or a flag the Service decides on)
 _ANSWERABLE = {None, "bot_message", "file_share", "thread_broadcast", "me_message", "message_changed", "message_deleted"}
 _REMEMBER = 2048  # recent replies kept per process for share/feedback re-rendering
 _REMEMBER_S = 3600.0
 _GROUP_TTL_S = 300.0
-
-
-def sdk_logger() -> logging.Logger:
-    """The logger handed to bolt and slack_sdk: WARNING and up only. At INFO bolt logs the
-    whole request body on a bad signature, and slack_sdk DEBUG-logs request parameters."""
-    logger = logging.getLogger("adapters.slack.sdk")
-    logger.setLevel(logging.WARNING)
-    if not any(isinstance(f, _Expected) for f in logger.filters):
-        logger.addFilter(_Expected())
-    return logger
-
-
-class _Expected(logging.Filter):
-    """Drops bolt's warning that SLACK_BOT_TOKEN from the environment is unused because we
-    pass our own client (which carries that same token)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (isinstance(record.msg, str) and record.msg.startswith("As you gave `client` as well"))
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("1", "true", "yes", "on")
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Secrets and switches, from the environment only (never from the config file)."""
-
-    bot_token: str = field(repr=False)
-    signing_secret: str = field(default="", repr=False)
-    app_token: str = field(default="", repr=False)
-    api_url: str = ""
-    upload_charts: bool = False  # needs the files:write scope
-    drain_seconds: float = 10.0
-
-    @classmethod
-    def from_env(cls, env=None, **overrides) -> Settings:
-        env = os.environ if env is None else env
-        values = {
-            "bot_token": env.get("SLACK_BOT_TOKEN", ""),
-            "signing_secret": env.get("SLACK_SIGNING_SECRET", ""),
-            "app_token": env.get("SLACK_APP_TOKEN", ""),
-            "api_url": env.get("SLACK_API_URL", ""),
-            "upload_charts": _truthy(env.get("SLACK_UPLOAD_CHARTS")),
-        }
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
-
-    @property
-    def base_url(self) -> str:
-        url = self.api_url or DEFAULT_API_URL
-        return url if url.endswith("/") else url + "/"
 
 
 class SlackAdapter:
@@ -190,14 +138,14 @@ class SlackAdapter:
             channel = event.get("channel") or ""
             if channel.startswith("D"):
                 return  # in a DM the same words also arrive as message.im, which answers them
-            incoming = self._from_event(event, body, context, MENTION)
+            incoming = from_event(event, body, context, MENTION)
             self.spawn(self._converse(incoming, channel, event.get("thread_ts") or event.get("ts")))
 
         @app.event("message")
         async def on_message(event, body, context):
             if event.get("channel_type") != "im" or event.get("subtype") not in _ANSWERABLE:
                 return  # only DMs (message.im); joins, topic changes etc. carry no concern
-            incoming = self._from_event(event, body, context, DM)
+            incoming = from_event(event, body, context, DM)
             self.spawn(self._converse(incoming, event.get("channel") or "", event.get("thread_ts")))
 
         @app.event(re.compile(".*"))
@@ -232,35 +180,6 @@ class SlackAdapter:
         async def on_share(ack, body, action):
             await ack()
             self.spawn(self._share(body, action))
-
-    def _from_event(self, event: dict, body: dict, context, via: str) -> Incoming:
-        subtype = event.get("subtype")
-        inner = event
-        if subtype == "message_changed":
-            inner = event.get("message") or {}
-        elif subtype == "message_deleted":
-            inner = event.get("previous_message") or {}
-        raw = inner.get("text") or ""
-        bot_user, our_bot_id = context.bot_user_id, context.bot_id
-        their_bot_id = inner.get("bot_id") or event.get("bot_id")
-        user = inner.get("user") or event.get("user") or their_bot_id or ""
-        unfurl = subtype == "message_changed" and not inner.get("edited") and any(
-            isinstance(a, dict) and (a.get("from_url") or a.get("original_url")) for a in inner.get("attachments") or ()
-        )
-        return Incoming(
-            platform=PLATFORM,
-            workspace=body.get("team_id") or context.team_id or "",
-            channel=event.get("channel") or "",
-            user=user,
-            text=to_plain(raw, bot_user),
-            via=via,
-            thread=event.get("thread_ts") or (event.get("ts") if via == MENTION else None),
-            event_id=body.get("event_id"),
-            is_bot=bool(their_bot_id) or subtype == "bot_message",
-            from_us=bool((bot_user and user == bot_user) or (our_bot_id and their_bot_id == our_bot_id)),
-            is_edit=(subtype in ("message_changed", "message_deleted") and not unfurl) or "edited" in event,
-            is_unfurl=unfurl,
-        )
 
     # -- answering ------------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def run(args) -> int:
+def run(args, build_service) -> int:
     from bot.logs import setup_logging
 
     rest = list(getattr(args, "rest", []) or [])
@@ -40,7 +40,7 @@ def run(args) -> int:
         rest = rest[1:]
     opts = build_parser().parse_args(rest)
 
-    from .app import Settings
+    from .settings import Settings
 
     settings = Settings.from_env(upload_charts=opts.upload_charts, drain_seconds=opts.drain_seconds)
     if not settings.bot_token:
@@ -63,8 +63,6 @@ def run(args) -> int:
 
         port = opts.port or free_port(opts.host)
         return supervise(worker_argv(args, opts, port), opts.workers)
-
-    from bot.wiring import build_service
 
     from .app import SlackAdapter
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from ..classify import triage
 from ..knowledge import Knowledge, load_knowledge
 from ..normalise import clean, strip_markup
-from ..store._engine import week_start
+from ..store.queries import week_start
 from .items import EMPTY, Message
 from .tally import Tally
 

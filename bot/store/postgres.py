@@ -21,8 +21,10 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from . import migrate
-from ._engine import SQLStore, _describe, check_data_dir
 from .base import StoreError
+from .dialect import PostgresDialect
+from .engine import SQLStore, check_data_dir
+from .writer import describe
 
 log = logging.getLogger("bot.store")
 
@@ -36,9 +38,6 @@ def schema_from_options(options: str | None) -> str | None:
 
 class PostgresStore(SQLStore):
     backend = "postgresql"
-    ARRAY_TYPE = "TEXT[]"
-    FLOAT_TYPE = "DOUBLE PRECISION"
-    GREATEST = "GREATEST"
     unavailable_errors = (
         psycopg.OperationalError,  # refused/reset connections, admin shutdown, timeouts
         psycopg.InterfaceError,  # connection already closed
@@ -77,10 +76,10 @@ class PostgresStore(SQLStore):
             self._put(self._connect())
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
             log.error("cannot reach PostgreSQL at %s (%s); starting anyway: records will be spooled "
-                      "and event dedupe is per process until it is back", self._where, _describe(exc))
+                      "and event dedupe is per process until it is back", self._where, describe(exc))
         except psycopg.Error as exc:
-            raise StoreError(f"cannot initialise PostgreSQL store at {self._where}: {_describe(exc)}") from exc
-        self._start(spool_dir, **writer_options)
+            raise StoreError(f"cannot initialise PostgreSQL store at {self._where}: {describe(exc)}") from exc
+        super().__init__(PostgresDialect(), spool_dir, **writer_options)
 
     # connections -----------------------------------------------------------------------
     def _connect(self) -> psycopg.Connection:
@@ -143,40 +142,14 @@ class PostgresStore(SQLStore):
             pool, self._pool = self._pool, []
         for conn in pool:
             conn.close()
-        if not self._writer.is_alive():
+        if not self._writer.alive:
             self._writer_conn_broken()
 
-    # dialect ---------------------------------------------------------------------------
+    # transactions ----------------------------------------------------------------------
     @contextmanager
     def _tx(self, conn: psycopg.Connection, write: bool):
         with conn.transaction():
             yield
-
-    def _q(self, query: str) -> str:
-        return query.replace("?", "%s")
-
-    def _executemany(self, conn, query: str, rows: list[tuple]) -> None:
-        with conn.cursor() as cur:
-            cur.executemany(query, rows)
-
-    def _str(self, value: str | None) -> str | None:
-        # PostgreSQL text cannot hold NUL; chat text occasionally does.
-        return value.replace("\x00", "\ufffd") if isinstance(value, str) and "\x00" in value else value
-
-    def _encode_array(self, values) -> list[str]:
-        return [self._str(str(v)) for v in values]
-
-    def _decode_array(self, value) -> tuple[str, ...]:
-        return tuple(value or ())
-
-    def _topic_counts_sql(self, column: str) -> str:
-        assert column in ("topics", "pitfalls")
-        return (f"SELECT t.value, COUNT(DISTINCT r.record_id) FROM triage_records r, "
-                f"unnest(r.{column}) AS t(value) WHERE r.ts >= %s AND r.ts < %s "
-                "GROUP BY t.value ORDER BY 2 DESC, 1 LIMIT %s")
-
-    def _week_sql(self) -> str:
-        return "to_char(date_trunc('week', to_timestamp(ts) AT TIME ZONE 'UTC'), 'YYYY-MM-DD')"
 
     def _describe_location(self) -> str:
         return self._where + (f" (schema {self.schema})" if self.schema else "")

@@ -6,7 +6,6 @@ it is spooled and retried by the writer thread, so no record is lost under conte
 """
 from __future__ import annotations
 
-import json
 import random
 import sqlite3
 import threading
@@ -16,8 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import migrate
-from ._engine import SQLStore, check_data_dir, log
 from .base import StoreError
+from .dialect import SQLiteDialect
+from .engine import SQLStore, check_data_dir, log
 
 FILENAME = "triage.sqlite3"
 
@@ -39,9 +39,6 @@ class _Holder:
 
 class SQLiteStore(SQLStore):
     backend = "sqlite"
-    ARRAY_TYPE = "TEXT"
-    FLOAT_TYPE = "REAL"
-    GREATEST = "max"
     unavailable_errors = (sqlite3.OperationalError,)  # locked/busy, disk I/O, cannot open
 
     def __init__(self, path: Path, *, busy_timeout: float = 10.0, **writer_options):
@@ -63,7 +60,7 @@ class SQLiteStore(SQLStore):
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite database {self.path}: {exc}; "
                              "point TRIAGE_DATA_DIR at a writable local directory") from exc
-        self._start(data_dir / "spool", **writer_options)
+        super().__init__(SQLiteDialect(), data_dir / "spool", **writer_options)
 
     def _enable_wal(self, conn: sqlite3.Connection) -> None:
         """WAL is a property of the file: set once, it persists for every connection.
@@ -155,21 +152,6 @@ class SQLiteStore(SQLStore):
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-
-    def _encode_array(self, values) -> str:
-        return json.dumps([str(v) for v in values], ensure_ascii=False)
-
-    def _decode_array(self, value) -> tuple[str, ...]:
-        return tuple(json.loads(value)) if value else ()
-
-    def _topic_counts_sql(self, column: str) -> str:
-        assert column in ("topics", "pitfalls")
-        return (f"SELECT j.value, COUNT(DISTINCT r.record_id) FROM triage_records r, json_each(r.{column}) j "
-                "WHERE r.ts >= ? AND r.ts < ? GROUP BY j.value ORDER BY 2 DESC, 1 LIMIT ?")
-
-    def _week_sql(self) -> str:
-        # Monday (UTC) of the record's week: jump to the week's Sunday, back six days.
-        return "date(ts, 'unixepoch', 'weekday 0', '-6 days')"
 
     def _describe_location(self) -> str:
         return str(self.path)

@@ -16,8 +16,10 @@ import sys
 import time
 from pathlib import Path
 
-from . import html
-from .pipeline import Options, default_workers, run
+from bot.report import html
+from bot.report.pipeline import Options, default_workers, run
+
+from .wiring import load_holder
 
 PROG = "triage-bot report"
 
@@ -37,8 +39,6 @@ def add_parser(sub, parents) -> None:
 
 
 def cmd_report(args) -> int:
-    from ..cli import load_holder
-
     knowledge = load_holder(args).current
     workers = args.workers if args.workers is not None else default_workers()
     if workers < 1:

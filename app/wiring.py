@@ -1,18 +1,42 @@
 """Build a ready Service from command-line arguments: knowledge, config and store.
 
-Every front end starts the same way, so the console, Slack and Discord share this.
+Every front end starts the same way, so the console, Slack and Discord are handed this
+builder by the command line instead of each assembling the core. It lives in the
+composition root because it talks to the person at the terminal: unusable knowledge or
+config is a message and exit code 2, never a traceback.
 """
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from pathlib import Path
 
-from .config import Config, ConfigError, Roles, load_config
-from .reload import KnowledgeHolder
-from .service import Service
-from .store import StoreError, open_store
+from bot.config import Config, ConfigError, Roles, load_config
+from bot.reload import KnowledgeError, KnowledgeHolder
+from bot.service import Service
+from bot.store import StoreError, open_store
 
-log = logging.getLogger("bot.wiring")
+log = logging.getLogger("app.wiring")
+
+
+def default_knowledge_dir() -> Path:
+    """The project's own knowledge/, wherever the command runs from (repo or site-packages)."""
+    env = os.environ.get("TRIAGE_KNOWLEDGE_DIR")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "knowledge"
+
+
+def load_holder(args) -> KnowledgeHolder:
+    try:
+        return KnowledgeHolder(args.knowledge)
+    except KnowledgeError as exc:
+        print(f"error: cannot load knowledge from {args.knowledge}:", file=sys.stderr)
+        for p in exc.problems:
+            if p.level == "error":
+                print(f"  {p}", file=sys.stderr)
+        raise SystemExit(2)
 
 
 def build_service(args, *, watch: bool = False, extra_moderator: tuple[str, str] | None = None) -> Service:
@@ -21,8 +45,6 @@ def build_service(args, *, watch: bool = False, extra_moderator: tuple[str, str]
     A store that cannot be opened is not fatal: triage goes on without records, and the
     problem is logged, because answering people matters more than counting them.
     """
-    from .cli import load_holder
-
     try:
         config = load_config(getattr(args, "config", None))
     except ConfigError as exc:

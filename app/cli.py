@@ -1,7 +1,9 @@
 """`triage-bot`: the command line, i.e. the composition root.
 
-Core commands live here; chat front ends (`slack`, `discord`) are imported only when asked
-for, so the core and its tests never load a chat SDK.
+The one place that knows both the core (`bot`) and the front ends (`adapters`): it parses
+arguments, builds the service and hands it to the front end asked for. Chat front ends
+(`slack`, `discord`) are imported only when asked for, so the core commands and their
+tests never load a chat SDK.
 """
 from __future__ import annotations
 
@@ -14,30 +16,12 @@ import sys
 import time
 from pathlib import Path
 
-from .check import check, format_report
-from .classify import triage
-from .compose import compose
-from .reload import KnowledgeError, KnowledgeHolder
-from .render import plain
+from bot.check import check, format_report
+from bot.classify import triage
+from bot.compose import compose
+from bot.render import plain
 
-
-def default_knowledge_dir() -> Path:
-    """The project's own knowledge/, wherever the command runs from (repo or site-packages)."""
-    env = os.environ.get("TRIAGE_KNOWLEDGE_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parent.parent / "knowledge"
-
-
-def load_holder(args) -> KnowledgeHolder:
-    try:
-        return KnowledgeHolder(args.knowledge)
-    except KnowledgeError as exc:
-        print(f"error: cannot load knowledge from {args.knowledge}:", file=sys.stderr)
-        for p in exc.problems:
-            if p.level == "error":
-                print(f"  {p}", file=sys.stderr)
-        raise SystemExit(2)
+from .wiring import build_service, default_knowledge_dir, load_holder
 
 
 def cmd_check(args) -> int:
@@ -124,7 +108,7 @@ def _classified(knowledge, ident, text: str) -> dict:
 
 
 def cmd_eval(args) -> int:
-    from .evaluate import evaluate, format_result, progress_bar, read_labeled
+    from bot.evaluate import evaluate, format_result, progress_bar, read_labeled
 
     knowledge = load_holder(args).current
     path = Path(args.file)
@@ -143,9 +127,8 @@ def cmd_eval(args) -> int:
 
 
 def cmd_stats(args) -> int:
-    from .chart import png, text_bars
-    from .commands import WINDOWS
-    from .wiring import build_service
+    from bot.chart import png, text_bars
+    from bot.commands import WINDOWS
 
     if args.window not in WINDOWS:
         print(f"error: --window takes {', '.join(WINDOWS)}", file=sys.stderr)
@@ -166,8 +149,6 @@ def cmd_stats(args) -> int:
 
 
 def cmd_feedback(args) -> int:
-    from .wiring import build_service
-
     service = build_service(args)
     try:
         if service.store is None:
@@ -198,12 +179,12 @@ def cmd_feedback(args) -> int:
 def cmd_console(args) -> int:
     from adapters.console import run
 
-    return run(args)
+    return run(args, build_service)
 
 
 def cmd_adapter(args) -> int:
     module = importlib.import_module(f"adapters.{args.command}.cli")
-    return module.run(args)
+    return module.run(args, build_service)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -261,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     fs = fsub.add_parser("stats", parents=[common], help="agreement rate per category")
     fs.set_defaults(func=cmd_feedback)
 
-    from .report.command import add_parser as add_report
+    from .report import add_parser as add_report
 
     add_report(sub, [common])
 

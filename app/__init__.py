@@ -1,0 +1,1 @@
+"""The composition root: argument parsing, building the service, choosing a front end."""

@@ -1,0 +1,84 @@
+"""What SQLite and PostgreSQL spell differently, and nothing else.
+
+The SQL is written once with `?` placeholders and SQLite's types; a dialect rewrites the
+few places the two databases disagree, so the queries never branch on the backend.
+"""
+from __future__ import annotations
+
+import json
+
+
+class Dialect:
+    array_type = "TEXT"
+    float_type = "REAL"
+    greatest = "max"
+
+    def q(self, sql: str) -> str:
+        return sql
+
+    def executemany(self, conn, sql: str, rows: list[tuple]) -> None:
+        conn.executemany(sql, rows)
+
+    def str(self, value: str | None) -> str | None:
+        return value
+
+    def encode_array(self, values):
+        raise NotImplementedError
+
+    def decode_array(self, value) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    def topic_counts_sql(self, column: str) -> str:
+        raise NotImplementedError
+
+    def week_sql(self) -> str:
+        raise NotImplementedError
+
+
+class SQLiteDialect(Dialect):
+    def encode_array(self, values) -> str:
+        return json.dumps([str(v) for v in values], ensure_ascii=False)
+
+    def decode_array(self, value) -> tuple[str, ...]:
+        return tuple(json.loads(value)) if value else ()
+
+    def topic_counts_sql(self, column: str) -> str:
+        assert column in ("topics", "pitfalls")
+        return (f"SELECT j.value, COUNT(DISTINCT r.record_id) FROM triage_records r, json_each(r.{column}) j "
+                "WHERE r.ts >= ? AND r.ts < ? GROUP BY j.value ORDER BY 2 DESC, 1 LIMIT ?")
+
+    def week_sql(self) -> str:
+        # Monday (UTC) of the record's week: jump to the week's Sunday, back six days.
+        return "date(ts, 'unixepoch', 'weekday 0', '-6 days')"
+
+
+class PostgresDialect(Dialect):
+    array_type = "TEXT[]"
+    float_type = "DOUBLE PRECISION"
+    greatest = "GREATEST"
+
+    def q(self, sql: str) -> str:
+        return sql.replace("?", "%s")
+
+    def executemany(self, conn, sql: str, rows: list[tuple]) -> None:
+        with conn.cursor() as cur:
+            cur.executemany(sql, rows)
+
+    def str(self, value: str | None) -> str | None:
+        # PostgreSQL text cannot hold NUL; chat text occasionally does.
+        return value.replace("\x00", "\ufffd") if isinstance(value, str) and "\x00" in value else value
+
+    def encode_array(self, values) -> list[str]:
+        return [self.str(str(v)) for v in values]
+
+    def decode_array(self, value) -> tuple[str, ...]:
+        return tuple(value or ())
+
+    def topic_counts_sql(self, column: str) -> str:
+        assert column in ("topics", "pitfalls")
+        return (f"SELECT t.value, COUNT(DISTINCT r.record_id) FROM triage_records r, "
+                f"unnest(r.{column}) AS t(value) WHERE r.ts >= %s AND r.ts < %s "
+                "GROUP BY t.value ORDER BY 2 DESC, 1 LIMIT %s")
+
+    def week_sql(self) -> str:
+        return "to_char(date_trunc('week', to_timestamp(ts) AT TIME ZONE 'UTC'), 'YYYY-MM-DD')"

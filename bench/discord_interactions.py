@@ -29,7 +29,7 @@ import yaml  # noqa: E402
 from discord import app_commands  # noqa: E402
 
 from adapters.discord.client import make_bot  # noqa: E402
-from app.wiring import build_service  # noqa: E402
+from adapters.cli.wiring import build_service  # noqa: E402
 from fakes import discord_payloads as P  # noqa: E402
 from fakes.discord_api import FakeDiscord, running_client  # noqa: E402
 

@@ -161,7 +161,7 @@ def main() -> int:
         size = sum(f.stat().st_size for f in export.iterdir()) if export.is_dir() else export.stat().st_size
         print(f"generated {export} ({size / 1e6:.0f} MB) in {time.perf_counter() - started:.0f}s")
     out = work / "out"
-    cmd = [sys.executable, "-m", "app", "report", str(export), "--out", str(out), "--workers", str(args.workers), "--no-progress"]
+    cmd = [sys.executable, "-m", "adapters.cli", "report", str(export), "--out", str(out), "--workers", str(args.workers), "--no-progress"]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak_sum = peak_one = 0

@@ -5,7 +5,7 @@
 Three processes, all on loopback and offline:
   1. this one: the fake Slack Web API (tests/fakes/slack_api.py), which also receives the
      answers posted to each command's response_url;
-  2. the bot: `python -m app slack --http` (the real adapter, bolt and Service, with a
+  2. the bot: `python -m adapters.cli slack --http` (the real adapter, bolt and Service, with a
      SQLite store in a temp dir and the shipped knowledge);
   3. the load generator: sends signed slash commands (distinct users, so nobody is rate
      limited and every command is triaged and recorded) at a fixed rate, open loop, and
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
                    TRIAGE_DATA_DIR=tmp, PYTHONPATH=str(REPO))  # fmt: skip
         log_path = Path(tmp) / "bot.log"
         with open(log_path, "wb") as log:
-            bot = subprocess.Popen([sys.executable, "-m", "app", "slack", "--http", "--host", "127.0.0.1", "--port", str(port),
+            bot = subprocess.Popen([sys.executable, "-m", "adapters.cli", "slack", "--http", "--host", "127.0.0.1", "--port", str(port),
                                     "--workers", str(opts.workers), "--log-level", "WARNING"],
                                    env=env, cwd=str(REPO), stderr=log)  # fmt: skip
         try:

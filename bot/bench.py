@@ -96,7 +96,7 @@ def console_rss_mb(knowledge_dir: Path, messages: list[str]) -> float:
     the forked copy of this (much larger) benchmark process instead.
     """
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "console", "--knowledge", str(knowledge_dir)],
+        [sys.executable, "-m", "adapters.cli", "console", "--knowledge", str(knowledge_dir)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 
-from app.cli import main
+from adapters.cli.main import main
 from tests.conftest import REPO
 
 
@@ -15,7 +15,7 @@ def run_cli(args, stdin: bytes = b"", env_extra=None, tmp=None):
     env = dict(os.environ, **(env_extra or {}))
     env.setdefault("TRIAGE_DATA_DIR", str(REPO / ".triage-data" / "test"))
     return subprocess.run(
-        [sys.executable, "-m", "app", *args], input=stdin, capture_output=True, cwd=REPO, env=env, timeout=60
+        [sys.executable, "-m", "adapters.cli", *args], input=stdin, capture_output=True, cwd=REPO, env=env, timeout=60
     )
 
 
@@ -109,7 +109,7 @@ def test_bad_knowledge_dir_is_a_clear_error(tmp_path):
 
 
 def test_core_imports_no_chat_sdk():
-    code = "import app.cli, bot.classify, bot.compose, sys; print([m for m in sys.modules if m.split('.')[0] in ('slack_bolt','slack_sdk','discord')])"
+    code = "import adapters.cli.main, bot.classify, bot.compose, sys; print([m for m in sys.modules if m.split('.')[0] in ('slack_bolt','slack_sdk','discord')])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=REPO, timeout=60)
     assert out.stdout.strip() == b"[]", out.stderr
 
@@ -143,7 +143,7 @@ def test_console_hot_reload_reports_bad_edit_and_keeps_serving(mini_dir, tmp_pat
 
     env = dict(os.environ, TRIAGE_DATA_DIR=str(tmp_path))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "console", "--knowledge", str(mini_dir)],
+        [sys.executable, "-m", "adapters.cli", "console", "--knowledge", str(mini_dir)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO, env=env,
     )
 

@@ -218,7 +218,7 @@ def supervise(worker_argv: list[str], workers: int, *, grace: float = 20.0) -> i
 
 def worker_argv(args, opts, port: int) -> list[str]:
     """The command line of one worker: this same program, one process, reuse_port."""
-    argv = [sys.executable, "-m", "app", "--knowledge", str(args.knowledge)]
+    argv = [sys.executable, "-m", "adapters.cli", "--knowledge", str(args.knowledge)]
     if getattr(args, "config", None):
         argv += ["--config", str(args.config)]
     argv += ["slack", "--http", "--host", opts.host, "--port", str(port), "--worker", "--log-level", opts.log_level]

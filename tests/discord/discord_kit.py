@@ -20,7 +20,7 @@ from fakes import discord_payloads as P  # noqa: E402
 from fakes.discord_api import FakeDiscord, RecordedCall, running_client  # noqa: E402
 
 from adapters.discord.client import make_bot  # noqa: E402
-from app.wiring import build_service  # noqa: E402
+from adapters.cli.wiring import build_service  # noqa: E402
 
 CHANNEL_MESSAGES = r"/channels/\d+/messages"
 Body = Callable[[FakeDiscord, Any], Awaitable[None]]

@@ -25,7 +25,7 @@ def _env(fake: FakeDiscord, **extra: str) -> dict:
 
 async def _cli(fake: FakeDiscord, *argv: str, **extra: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app", *argv, cwd=str(REPO), env=_env(fake, **extra),
+        sys.executable, "-m", "adapters.cli", *argv, cwd=str(REPO), env=_env(fake, **extra),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
 
@@ -118,7 +118,7 @@ async def _wait_healthy(port: int, proc) -> dict:
 
 
 def test_adapter_flags_pass_through_the_main_cli():
-    from app.cli import parse_args
+    from adapters.cli.main import parse_args
 
     assert parse_args(["discord", "--sync", "--guild", "1"]).rest == ["--sync", "--guild", "1"]
 

@@ -118,7 +118,7 @@ def test_a_rule_that_misfires_in_context_is_not_shown_as_a_reason(mini_dir, cach
 def test_classify_jsonl_keeps_its_keys_and_adds_the_evidence(tmp_path):
     line = json.dumps({"id": "a", "text": "the support bot keeps making up refund policies"})
     out = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "classify", "--jsonl"], input=line + "\n", capture_output=True,
+        [sys.executable, "-m", "adapters.cli", "classify", "--jsonl"], input=line + "\n", capture_output=True,
         text=True, cwd=REPO, timeout=120,
     )  # fmt: skip
     row = json.loads(out.stdout.splitlines()[0])
@@ -131,7 +131,7 @@ def test_classify_jsonl_keeps_its_keys_and_adds_the_evidence(tmp_path):
 
 def test_eval_reports_the_ablation_and_calibration(tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "eval", "--json", str(REPO / "tests" / "blind" / "blind.jsonl")],
+        [sys.executable, "-m", "adapters.cli", "eval", "--json", str(REPO / "tests" / "blind" / "blind.jsonl")],
         capture_output=True, text=True, cwd=REPO, timeout=300,
     )  # fmt: skip
     figures = json.loads(out.stdout)

@@ -44,7 +44,7 @@ def serve(slack: FakeSlackAPI, mini_dir: Path, tmp_path: Path):
     config=<path> to share a store between workers."""
     from adapters.slack.app import Settings, SlackAdapter
     from adapters.slack.web import build_web_app
-    from app.wiring import build_service
+    from adapters.cli.wiring import build_service
 
     started: list[Served] = []
 

@@ -21,7 +21,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 def test_socket_mode_round_trip(slack: FakeSlackAPI, mini_dir, tmp_path) -> None:
     from adapters.slack.app import Settings, SlackAdapter
     from adapters.slack.socket_mode import connect, disconnect
-    from app.wiring import build_service
+    from adapters.cli.wiring import build_service
 
     config = write_config(tmp_path / "c.yaml", tmp_path / "data")
     service = build_service(argparse.Namespace(knowledge=mini_dir, config=str(config)))
@@ -57,7 +57,7 @@ def test_socket_mode_round_trip(slack: FakeSlackAPI, mini_dir, tmp_path) -> None
 
 def _run_cli(rest, mini_dir, capsys) -> tuple[int, str]:
     from adapters.slack.cli import run
-    from app.wiring import build_service
+    from adapters.cli.wiring import build_service
 
     code = run(argparse.Namespace(rest=rest, knowledge=mini_dir, config=None), build_service)
     return code, capsys.readouterr().err
@@ -86,7 +86,7 @@ def test_http_workers_share_the_port_answer_a_retry_once_and_stop_on_sigterm(sla
     config = write_config(tmp_path / "c.yaml", tmp_path / "data")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TRIAGE_")) and "proxy" not in k.lower()}
     env.update(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=slack.base_url, PYTHONPATH=REPO)
-    argv = [sys.executable, "-m", "app", "--knowledge", str(mini_dir), "--config", str(config), "slack", "--http", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]  # fmt: skip
+    argv = [sys.executable, "-m", "adapters.cli", "--knowledge", str(mini_dir), "--config", str(config), "slack", "--http", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]  # fmt: skip
     proc = subprocess.Popen(argv, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         health = f"http://127.0.0.1:{port}/healthz"
@@ -131,14 +131,14 @@ def test_http_workers_share_the_port_answer_a_retry_once_and_stop_on_sigterm(sla
 
 
 def test_triage_bot_slack_with_a_double_dash_reaches_the_adapter(monkeypatch, capsys) -> None:
-    from app.cli import main
+    from adapters.cli.main import main
 
     code = main(["slack", "--", "--http", "--workers", "0"])  # parsed by the adapter: an error, exit 2
     assert code == 2 and "SLACK_BOT_TOKEN" in capsys.readouterr().err
 
 
 def test_triage_bot_slack_passes_flags_through() -> None:
-    from app.cli import parse_args
+    from adapters.cli.main import parse_args
 
     args = parse_args(["--knowledge", "k", "slack", "--http", "--port", "3001"])
     assert args.rest == ["--http", "--port", "3001"]

@@ -25,7 +25,7 @@ def default_knowledge_dir() -> Path:
     env = os.environ.get("TRIAGE_KNOWLEDGE_DIR")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "knowledge"
+    return Path(__file__).resolve().parents[2] / "knowledge"
 
 
 def load_holder(args) -> KnowledgeHolder:

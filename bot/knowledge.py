@@ -61,6 +61,7 @@ class Rule:
     needs_ai_context: bool
     phrases: tuple[Phrase, ...]
     source: str
+    concept_id: str = ""  # the concept whose guidance (concepts.yaml) a reply uses
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,7 @@ class Knowledge:
     examples: tuple[Example, ...]
     scoring: Scoring
     files: tuple[str, ...] = ()
+    concepts: dict = field(default_factory=dict)  # concept id -> guidance.Concept
     matcher: object = field(default=None, compare=False, repr=False)  # set by build()
     model: object = field(default=None, compare=False, repr=False)  # the learned decision, or None
     model_note: str = field(default="", compare=False)  # why there is no learned decision
@@ -278,6 +280,7 @@ _SECTIONS = (
     "negations",
     "hedges",
     "scoring",
+    "concepts",
 )
 _CATEGORY_KEYS = (
     "title", "headline", "framing", "questions", "expertise", "success",
@@ -286,7 +289,7 @@ _CATEGORY_KEYS = (
 _TOPIC_KEYS = ("title", "summary", "technical", "societal", "questions", "readings")
 _PITFALL_KEYS = ("title", "explanation", "advice", "readings")
 _READING_KEYS = ("title", "url", "summary", "categories", "topics", "pitfalls")
-_RULE_KEYS = ("id", "concept", "category", "weight", "topics", "needs_ai_context", "phrases")
+_RULE_KEYS = ("id", "concept", "concept_id", "category", "weight", "topics", "needs_ai_context", "phrases")
 _PITFALL_RULE_KEYS = ("id", "pitfall", "concept", "all")
 _EXAMPLE_KEYS = ("text", "label", "pitfall", "no_signals")
 _GROUP_KEYS = ("phrases", "rules", "categories")
@@ -308,6 +311,7 @@ class _Reader:
         self.examples: list[Example] = []
         self.language: dict[str, list[Phrase]] = {k: [] for k in ("ai_context", "exclusions", "negations", "hedges")}
         self.scoring: dict[str, float] = {}
+        self.concepts: dict = {}
         self.id_sources: dict[tuple[str, str], str] = {}
         self.refs: list[tuple[str, str, str, int]] = []  # (kind, id, file, line) checked at the end
         self.file = ""
@@ -524,7 +528,20 @@ class _Reader:
             self.rules.append(Rule(
                 ident, self.text(e, "concept", what), category, weight, self.ids(e, "topics", "topic", what),
                 ctx, self.phrases(e.get("phrases"), e.line_of("phrases"), what), self.where(e.line),
+                self._concept_ref(e, what),
             ))  # fmt: skip
+
+    def _concept_ref(self, e: YMap, what: str) -> str:
+        ident = self.text(e, "concept_id", what, required=False)
+        if ident:
+            self.refs.append(("concept", ident, self.file, e.line_of("concept_id")))
+        return ident
+
+    def _read_concepts(self, value, line: int, section: str) -> None:
+        from .guidance import read_concept  # the concept guidance's own schema lives there
+
+        for ident, e, what in self._named_entries(value, line, section):
+            self.concepts[ident] = read_concept(self, ident, e, what)
 
     def _number(self, e: YMap, key: str, what: str, default: float, lo: float, hi: float) -> float:
         value = e.get(key, default)
@@ -604,9 +621,12 @@ class _Reader:
             "topic": set(self.topics),
             "pitfall": set(self.pitfalls),
             "reading": set(self.readings),
+            "concept": set(self.concepts),
         }
         for kind, ident, file, line in self.refs:
-            if ident not in known[kind]:
+            if kind == "concept" and ident not in known[kind]:  # the rule still works: a warning
+                self.problems.append(Problem(file, line, f"concept '{ident}' has no guidance (add it under 'concepts:'){did_you_mean(ident, known[kind])}; replies fall back to the category's", "warning"))
+            elif ident not in known[kind]:
                 self.problems.append(Problem(file, line, f"unknown {kind} '{ident}'{did_you_mean(ident, known[kind])}"))
         self.file = files[0] if files else ""
         for kind, required, have in (
@@ -632,6 +652,7 @@ class _Reader:
             examples=tuple(self.examples),
             scoring=Scoring(**self.scoring),
             files=files,
+            concepts=self.concepts,
         )
 
 

@@ -169,6 +169,22 @@ def load(path: Path, display: str | None = None) -> tuple[object, list[Problem]]
     return data, list(problems)
 
 
+def _unclosed_quote(text: str, first: int, last: int) -> int:
+    """The line (1-based) between `first` (0-based) and `last` where a quoted value starts
+    but does not end, or 0. An unclosed quote makes the parser swallow the following lines
+    and fail somewhere below, so its own line number points past the mistake."""
+    lines = text.splitlines()
+    for n in range(first, min(last, len(lines))):
+        line = lines[n].replace("\\\\", "").replace('\\"', "")
+        body = line.split(" #", 1)[0]
+        key, colon, value = body.partition(": ")
+        value = (value if colon else body.lstrip().removeprefix("- ")).strip()
+        for quote in ('"', "'"):
+            if value.startswith(quote) and (len(value) == 1 or not value.rstrip(",]}").endswith(quote)):
+                return n + 1
+    return 0
+
+
 def _parse(raw: bytes, name: str) -> tuple[object, list[Problem]]:
     problems: list[Problem] = []
     try:
@@ -184,6 +200,9 @@ def _parse(raw: bytes, name: str) -> tuple[object, list[Problem]]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
         what = exc.problem or exc.context or "invalid YAML"
+        opened = _unclosed_quote(text, exc.context_mark.line if exc.context_mark else 0, line)
+        if opened:
+            return None, [Problem(name, opened, f"not valid YAML: a quote opened on this line is not closed (the parser read on to line {line}: {what})")]
         return None, [Problem(name, line, f"not valid YAML: {what}")]
     except yaml.YAMLError as exc:
         return None, [Problem(name, 0, f"not valid YAML: {exc}")]

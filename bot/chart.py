@@ -13,15 +13,20 @@ BAR_WIDTH = 20
 PALETTE = {"technical": (52, 120, 246), "societal": (230, 126, 34), "both": (142, 68, 173), "unclear": (149, 165, 166)}
 
 
+def _top(chart: Chart) -> int:
+    """One scale for the whole chart: 1 pitfall must not draw as long as 30 concerns."""
+    return max((b.value for _, bars in chart.groups for b in bars), default=0) or 1
+
+
 def text_bars(chart: Chart, width: int = BAR_WIDTH) -> str:
-    lines = [chart.title]
+    top = _top(chart)
+    lines = [chart.title, f"(one scale: a full bar is {top})"]
     for heading, bars in chart.groups:
         lines.append("")
         lines.append(heading)
         if not bars:
             lines.append("  (none)")
             continue
-        top = max((b.value for b in bars), default=0) or 1
         label_w = max(len(b.label) for b in bars)
         for b in bars:
             filled = round(width * b.value / top)
@@ -45,10 +50,10 @@ def png(chart: Chart, width: int = 720) -> bytes:
     draw.text((pad, y), chart.title, fill="black", font=font)
     y += row * 2
     bar_space = width - label_w - pad * 2 - 60
+    top = _top(chart)
     for heading, bars in chart.groups:
         draw.text((pad, y), heading, fill=(60, 60, 60), font=font)
         y += row
-        top = max((b.value for b in bars), default=0) or 1
         if not bars:
             draw.text((pad + 10, y), "(none)", fill="gray", font=font)
             y += row

@@ -8,6 +8,7 @@ right" is no longer the test; a cross-validated figure below the knowledge's flo
 """
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,7 +90,7 @@ def example_failure(knowledge: Knowledge, example) -> str:
 
 
 def phrase_warnings(knowledge: Knowledge) -> list[Problem]:
-    """Same phrase in two rules, one category's phrase inside another's, near-duplicates."""
+    """Same phrase in two categories, a phrase listed twice, near-duplicates that look like typos."""
     owners: dict[tuple[str, ...], list[tuple[Phrase, str, str]]] = defaultdict(list)
     for rule in knowledge.rules:
         for phrase in rule.phrases:
@@ -100,35 +101,18 @@ def phrase_warnings(knowledge: Knowledge) -> list[Problem]:
         file, _, line = phrase.source.rpartition(":")
         out.append(Problem(file, int(line), message, "warning"))
 
+    # Only what a moderator would act on: a phrase pulling two ways (two categories), or the
+    # very same text twice in one rule. Retired as noise: inflections of one phrase in one
+    # rule ("rely on"/"relies on" match the same words, and read better listed), a phrase
+    # shared by two rules of one category (the learned decision weighs the rules itself), and
+    # a phrase inside another category's longer phrase (the longer one wins, by design).
     for key, users in owners.items():
         first, first_rule, first_cat = users[0]
         for phrase, rule_id, category in users[1:]:
             if category != first_cat:
                 warn(phrase, f"phrase '{phrase.text}' is in two categories: {category} (rule {rule_id}) and {first_cat} (rule {first_rule} at {first.source})")
-            elif rule_id != first_rule:
-                warn(phrase, f"phrase '{phrase.text}' is also in rule {first_rule} ({first.source})")
-            else:
-                warn(phrase, f"phrase '{phrase.text}' repeats '{first.text}' in the same rule (they match the same words)")
-
-    inside: dict[tuple, list[tuple[Phrase, str, str]]] = defaultdict(list)
-    for key, users in owners.items():
-        if GAP in key or len(key) < 2:
-            continue
-        outer, outer_rule, outer_cat = users[0]
-        for size in range(1, len(key)):
-            for start in range(len(key) - size + 1):
-                for inner, inner_rule, inner_cat in owners.get(key[start : start + size], ()):
-                    if inner_cat != outer_cat:
-                        inside[inner, inner_rule, inner_cat].append((outer, outer_rule, outer_cat))
-    for (inner, inner_rule, inner_cat), outers in inside.items():
-        what = f"{inner_cat} phrase '{inner.text}' (rule {inner_rule}) is inside"
-        if len(outers) == 1:
-            (outer, outer_rule, outer_cat), = outers
-            warn(inner, f"{what} {outer_cat} phrase '{outer.text}' (rule {outer_rule} at {outer.source}); the longer phrase wins there")
-        else:
-            shown = ", ".join(f"'{o.text}' ({c}, rule {r})" for o, r, c in outers[:3])
-            more = f" and {len(outers) - 3} more" if len(outers) > 3 else ""
-            warn(inner, f"{what} {len(outers)} longer phrases of other categories: {shown}{more}; the longer phrases win there")
+            elif rule_id == first_rule and _same_text(phrase.text, first.text):
+                warn(phrase, f"phrase '{phrase.text}' is listed twice in rule {rule_id} (first at {first.source})")
 
     # Near-duplicates: the same phrase but for one long word one typing slip away, which is
     # usually a typo. (Spelling variants such as "labour"/"labor" are legitimate; the message
@@ -152,9 +136,39 @@ def phrase_warnings(knowledge: Knowledge) -> list[Problem]:
                     continue
                 reported.add(pair)
                 a, b = owners[flats[other]][0][0], owners[flats[flat]][0][0]
+                if _both_real_words(a.text, b.text):  # "artists"/"autistic", "diagnosed"/"diagnosis"
+                    continue
                 warn(a, f"phrase '{a.text}' is one letter away from '{b.text}' ({b.source}): a typo? "
                         "If both spellings are in real use, keep both")
     return out
+
+
+def _same_text(a: str, b: str) -> bool:
+    return " ".join(a.lower().split()) == " ".join(b.lower().split())
+
+
+def _both_real_words(a: str, b: str) -> bool:
+    """Both differing words are English words: two words, not a typo of one."""
+    from .matcher import english_words
+
+    words = english_words()
+    wa, wb = (re.findall(r"[a-z']+", t.lower()) for t in (a, b))
+    differing = [(x, y) for x, y in zip(wa, wb) if x != y] if len(wa) == len(wb) else []
+
+    def real(w: str) -> bool:
+        return "'" in w or any(v in words for v in (w, _us(w), w.removesuffix("s"), w.removesuffix("es"), w.removesuffix("d")))
+
+    # Stems one letter apart can be words several letters apart ("stammer"/"scammers"): as
+    # written, a slip of the keyboard changes one letter.
+    return bool(differing) and all(
+        _us(x) == _us(y) or (real(x) and real(y)) or OSA.distance(x, y) > 1 for x, y in differing
+    )
+
+
+def _us(word: str) -> str:
+    """British spellings in American form, so "neighbourhoods"/"neighborhoods" and
+    "subsidised"/"subsidized" count as one word spelt two accepted ways."""
+    return re.sub(r"is(e|ed|es|ing|ation)$", r"iz\1", word.replace("our", "or"))
 
 
 def _one_word_slip(a: tuple[str, ...], b: tuple[str, ...]) -> bool:

@@ -5,12 +5,13 @@ orders it, so a moderator edit changes what users read without a code change.
 """
 from __future__ import annotations
 
+from .guidance import concept_sides, guidance_for
 from .knowledge import Knowledge
 from .reply import Link, Note, Reply
 from .verdict import Verdict, confidence_band
 
 MAX_WHY = 5
-MAX_READINGS = 3
+MAX_READINGS = 2
 
 _REJECTED = {
     "empty": "There's no text here for me to triage.",
@@ -27,34 +28,63 @@ def compose(knowledge: Knowledge, verdict: Verdict) -> Reply:
     if verdict.category == "unclear":
         return _unclear(knowledge, verdict)
     cat = knowledge.categories[verdict.category]
-    questions = list(cat.questions[:3])
+    advice = guidance_for(knowledge, verdict)
+    questions = list(advice.questions)
     intersection: tuple[Note, ...] = ()
+    sides: tuple[str, ...] = ()
     if verdict.category == "both":
         topics = [knowledge.topics[t] for t in verdict.topics if t in knowledge.topics][:2]
         intersection = tuple(
             Note(t.id, t.title, f"{t.summary} Technical side: {t.technical} Societal side: {t.societal}") for t in topics
         )
-        topic_questions = [t.questions[0] for t in topics if t.questions]
-        questions = (topic_questions + questions)[:4]
+        if topics:
+            sides = (f"Technical side: {topics[0].technical}", f"Societal side: {topics[0].societal}")
+        else:
+            sides = concept_sides(knowledge, verdict)
+        if not advice.concepts:  # no concept spoke: the topic's own question is the most specific
+            questions = [t.questions[0] for t in topics if t.questions] + questions
+        # Two side lines take the room of one question (the default stays within ~12 lines).
+        questions = questions[: 2 if sides else 3]
     pitfalls = tuple(
         Note(p.id, p.title, f"{p.explanation} {p.advice}")
         for p in (knowledge.pitfalls[i] for i in verdict.pitfalls if i in knowledge.pitfalls)
     )
+    readings = list(dict.fromkeys(advice.readings or verdict.readings))[: 1 if sides and pitfalls else MAX_READINGS]
     return Reply(
         category=verdict.category,
         headline=f"{cat.headline} ({_confidence_words(verdict.confidence)})",
         why=_why(verdict),
         framing=cat.framing,
         questions=tuple(questions),
-        involve=cat.expertise,
-        oversight=cat.oversight,
+        involve=advice.involve,
+        oversight=advice.oversight,
         interventions=tuple(f"{i.name} ({i.when}): {i.what}" for i in cat.interventions),
         pitfalls=pitfalls,
         intersection=intersection,
-        readings=_links(knowledge, verdict.readings),
+        readings=_links(knowledge, readings),
         notices=verdict.notices,
         confidence=verdict.confidence,
+        gist=_gist(knowledge, verdict),
+        sides=sides,
     )
+
+
+def _gist(knowledge: Knowledge, verdict: Verdict) -> str:
+    """The decisive evidence in one line: the supporting words grouped under the concept
+    people know them by ("hallucination and grounding ("making up", "refund policies"))."""
+    titles = {r.id: knowledge.concepts[r.concept_id].title for r in knowledge.rules if r.concept_id in knowledge.concepts}
+    grouped: dict[str, list[str]] = {}
+    for s in verdict.reasons:
+        label = titles.get(s.rule_id, s.concept)
+        spans = grouped.setdefault(label, [])
+        if f'"{s.span}"' not in spans:
+            spans.append(f'"{s.span}"')
+    parts = [f"{label.lower() if label in titles.values() else label} ({', '.join(spans[:3])})" for label, spans in list(grouped.items())[:2]]
+    if parts:
+        return "; ".join(parts)
+    if verdict.decided_by == "model" and verdict.words:
+        return "the words that weighed most: " + ", ".join(f'"{w}"' for w in verdict.words[:4])
+    return ""
 
 
 def _unclear(knowledge: Knowledge, verdict: Verdict) -> Reply:
@@ -78,6 +108,7 @@ def _unclear(knowledge: Knowledge, verdict: Verdict) -> Reply:
         readings=_links(knowledge, verdict.readings)[:1],
         notices=verdict.notices,
         confidence=verdict.confidence,
+        gist=_gist(knowledge, verdict) or why[0],
     )
 
 

@@ -60,7 +60,7 @@ class Attachment:
 
 @dataclass(frozen=True)
 class Outgoing:
-    kind: str  # triage | help | topics | reading | stats | notice | refused | rate-limited | export | forget
+    kind: str  # triage | help | topics | reading | stats | notice | refused | rate-limited | export | forget | small-talk | details
     text: str  # the whole answer as plain text: the fallback every platform can show
     parts: tuple[str, ...] = ()  # `text` split to the platform's limit
     reply: Reply | None = None  # structured triage reply, for Block Kit and embeds

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from dataclasses import fields
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from . import yamlfile
 from .normalise import phrase_key
@@ -34,12 +33,11 @@ from .schema import (
     yaml_keys,
 )
 from .verdict import CATEGORIES, LABELS
-from .yamlfile import Problem, YList, YMap, content_version, describe_value, did_you_mean
+from .yamlfile import Problem, YList, YMap, content_version, describe_value, did_you_mean, good_url
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 # The longest shipped phrase has 7 words; checking a 2,000-word phrase took 13 s.
 MAX_PHRASE_WORDS, MAX_PHRASE_CHARS = 12, 160
-_URL_UNSAFE = set('<>|"{}\\^`')  # break out of Slack's <url|label> and Markdown links
 
 
 def knowledge_files(directory: Path) -> list[Path]:
@@ -81,6 +79,7 @@ _SECTIONS = (
     "negations",
     "hedges",
     "scoring",
+    "concepts",
 )
 class Reader:
     """Collects sections from many files, then checks references across them."""
@@ -97,6 +96,7 @@ class Reader:
         self.examples: list[Example] = []
         self.language: dict[str, list[Phrase]] = {k: [] for k in ("ai_context", "exclusions", "negations", "hedges")}
         self.scoring: dict[str, float] = {}
+        self.concepts: dict = {}
         self.id_sources: dict[tuple[str, str], str] = {}
         self.refs: list[tuple[str, str, str, int]] = []  # (kind, id, file, line) checked at the end
         self.file = ""
@@ -270,7 +270,7 @@ class Reader:
 
     def _url(self, e: YMap, what: str) -> str:
         url = self.text(e, "url", what)
-        if url and not _good_url(url):
+        if url and not good_url(url):
             self.error(e.line_of("url"), f"bad URL '{url}' in {what}: it must be an absolute https:// address with no spaces and none of < > | \" {{ }} \\ ^ `")
         return url
 
@@ -320,7 +320,16 @@ class Reader:
                 id=ident, concept=self.text(e, "concept", what), category=category, weight=weight,
                 topics=self.ids(e, "topics", "topic", what), needs_ai_context=ctx,
                 phrases=self.phrases(e.get("phrases"), e.line_of("phrases"), what), source=self.where(e.line),
+                concept_id=self.text(e, "concept_id", what, required=False),
             ))
+            if e.get("concept_id"):
+                self.refs.append(("concept", self.rules[-1].concept_id, self.file, e.line_of("concept_id")))
+
+    def _read_concepts(self, value, line: int, section: str) -> None:
+        from .guidance import read_concept  # the concept guidance's own schema lives there
+
+        for ident, e, what in self._named_entries(value, line, section):
+            self.concepts[ident] = read_concept(self, ident, e, what)
 
     def _number(self, e: YMap, key: str, what: str, default: float, lo: float, hi: float) -> float:
         value = e.get(key, default)
@@ -402,9 +411,12 @@ class Reader:
             "topic": set(self.topics),
             "pitfall": set(self.pitfalls),
             "reading": set(self.readings),
+            "concept": set(self.concepts),
         }
         for kind, ident, file, line in self.refs:
-            if ident not in known[kind]:
+            if kind == "concept" and ident not in known[kind]:  # the rule still works: a warning
+                self.problems.append(Problem(file, line, f"concept '{ident}' has no guidance (add it under 'concepts:'){did_you_mean(ident, known[kind])}; replies fall back to the category's", "warning"))
+            elif ident not in known[kind]:
                 self.problems.append(Problem(file, line, f"unknown {kind} '{ident}'{did_you_mean(ident, known[kind])}"))
         self.file = files[0] if files else ""
         for kind, required, have in (
@@ -430,11 +442,5 @@ class Reader:
             examples=tuple(self.examples),
             scoring=Scoring(**self.scoring),
             files=files,
+            concepts=self.concepts,
         )
-
-
-def _good_url(url: str) -> bool:
-    if any(ch.isspace() or ch in _URL_UNSAFE or not ch.isprintable() for ch in url):
-        return False
-    parts = urlsplit(url)
-    return parts.scheme == "https" and "." in parts.netloc and not parts.netloc.startswith(".")

@@ -38,3 +38,7 @@ class Reply:
     readings: tuple[Link, ...] = ()
     notices: tuple[str, ...] = ()
     confidence: float = 0.0
+    # The concise default (see render.sections): the decisive evidence in one line, and for
+    # `both` one line per side. Everything above that is not shown by default sits behind "More".
+    gist: str = ""
+    sides: tuple[str, ...] = ()

@@ -66,6 +66,7 @@ class Rule:
     needs_ai_context: bool
     phrases: tuple[Phrase, ...]
     source: str = _internal()
+    concept_id: str = _optional()  # the concept whose guidance (concepts.yaml) a reply uses
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,7 @@ class Knowledge:
     examples: tuple[Example, ...]
     scoring: Scoring
     files: tuple[str, ...] = ()
+    concepts: dict = field(default_factory=dict)  # concept id -> guidance.Concept
     matcher: object = field(default=None, compare=False, repr=False)  # set by load_knowledge
     model: object = field(default=None, compare=False, repr=False)  # the learned decision, or None
     model_note: str = field(default="", compare=False)  # why there is no learned decision

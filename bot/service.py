@@ -14,7 +14,7 @@ from collections import OrderedDict
 
 import yaml
 
-from . import commands
+from . import commands, smalltalk
 from .chart import bars, text_bars
 from .classify import triage
 from .compose import compose
@@ -22,7 +22,8 @@ from .config import Config
 from .knowledge import did_you_mean
 from .messages import ACTION, Attachment, Chart, Incoming, Limits, Outgoing
 from .reload import KnowledgeHolder
-from .render import plain, split_text
+from .render import plain, plain_details, split_text
+from .smalltalk import is_small_talk
 from .store import FEEDBACK_CHOICES, Feedback, Store, StoreUnavailable, TriageRecord
 
 log = logging.getLogger("bot.service")
@@ -38,6 +39,7 @@ _EXPORT_LABEL = {"technical": "technical", "societal": "societal", "both": "both
 _PURGE_EVERY_S = 3600.0
 RATE_NOTICE_EVERY_S = 30.0
 _PRIVATE_HEALTH = {"location", "spool_dir", "last_error"}
+_REPLIES_KEPT = 2_000  # recent replies, for their "More" details
 _ASKERS_KEPT = 50_000  # recent records' askers, for feedback on records not yet in the database
 
 
@@ -57,6 +59,7 @@ class Service:
         self.on_reload = None  # front ends that can show it (the console) set a callback
         self._limit_notices: dict[tuple[str, str], float] = {}
         self._askers: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        self._recent: OrderedDict[str, object] = OrderedDict()  # record id -> Reply, for "More"
 
     # -- the one entry point --------------------------------------------------------------
 
@@ -100,12 +103,16 @@ class Service:
         knowledge = self.holder.current
         started = time.perf_counter()
         verdict = triage(knowledge, text)
+        if is_small_talk(text, verdict):  # "hi", "thanks!": a hint, not a record nor a stat
+            log.info("small talk", extra={"platform": msg.platform, "channel": msg.channel, "event_id": msg.event_id})
+            return self._out("small-talk", smalltalk.HINT, limits)
         reply = compose(knowledge, verdict)
         latency_ms = (time.perf_counter() - started) * 1000
         record_id = None
         if verdict.reason not in ("empty", "binary"):  # nothing to classify: answered, not recorded
             record_id = new_record_id()
             self._remember_asker(record_id, msg.platform, msg.user)
+            self._remember_reply(record_id, reply)
             if self.store is not None:
                 self.store.add_triage(TriageRecord(
                     record_id, self.clock(), msg.platform, msg.workspace, msg.channel, msg.user, msg.event_id,
@@ -252,6 +259,21 @@ class Service:
             return self._out("notice", "I couldn't find that triage any more (it may have been deleted or not saved yet).", limits, private=True)
         log.info("feedback", extra={"platform": platform, "record": record_id, "choice": choice})
         return self._out("notice", f"Thanks, recorded: {FEEDBACK_LABELS[choice]}.", limits, private=True, extra={"choice": choice})
+
+    def details(self, record_id: str, limits: Limits = Limits()) -> Outgoing:
+        """What a "More" button shows: the framing, interventions and full evidence of a
+        recent reply (kept in memory: the store keeps no texts)."""
+        with self._lock:
+            reply = self._recent.get(record_id)
+        if reply is None:
+            return self._out("notice", "Sorry, I no longer have the details of that reply; please ask again.", limits, private=True)
+        return self._out("details", plain_details(reply), limits, private=True)
+
+    def _remember_reply(self, record_id: str, reply) -> None:
+        with self._lock:
+            self._recent[record_id] = reply
+            if len(self._recent) > _REPLIES_KEPT:
+                self._recent.popitem(last=False)
 
     def _remember_asker(self, record_id: str, platform: str, user: str) -> None:
         with self._lock:

@@ -15,6 +15,7 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -173,6 +174,22 @@ def load(path: Path, display: str | None = None) -> tuple[object, list[Problem]]
     return data, list(problems)
 
 
+def _unclosed_quote(text: str, first: int, last: int) -> int:
+    """The line (1-based) between `first` (0-based) and `last` where a quoted value starts
+    but does not end, or 0. An unclosed quote makes the parser swallow the following lines
+    and fail somewhere below, so its own line number points past the mistake."""
+    lines = text.splitlines()
+    for n in range(first, min(last, len(lines))):
+        line = lines[n].replace("\\\\", "").replace('\\"', "")
+        body = line.split(" #", 1)[0]
+        key, colon, value = body.partition(": ")
+        value = (value if colon else body.lstrip().removeprefix("- ")).strip()
+        for quote in ('"', "'"):
+            if value.startswith(quote) and (len(value) == 1 or not value.rstrip(",]}").endswith(quote)):
+                return n + 1
+    return 0
+
+
 def _parse(raw: bytes, name: str) -> tuple[object, list[Problem]]:
     problems: list[Problem] = []
     try:
@@ -188,6 +205,9 @@ def _parse(raw: bytes, name: str) -> tuple[object, list[Problem]]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
         what = exc.problem or exc.context or "invalid YAML"
+        opened = _unclosed_quote(text, exc.context_mark.line if exc.context_mark else 0, line)
+        if opened:
+            return None, [Problem(name, opened, f"not valid YAML: a quote opened on this line is not closed (the parser read on to line {line}: {what})")]
         return None, [Problem(name, line, f"not valid YAML: {what}")]
     except yaml.YAMLError as exc:
         return None, [Problem(name, 0, f"not valid YAML: {exc}")]
@@ -292,3 +312,13 @@ def gc_paused():
     finally:
         if was_enabled:
             gc.enable()
+
+
+_URL_UNSAFE = set('<>|"{}\\^`')  # break out of Slack's <url|label> and Markdown links
+
+
+def good_url(url: str) -> bool:
+    if any(ch.isspace() or ch in _URL_UNSAFE or not ch.isprintable() for ch in url):
+        return False
+    parts = urlsplit(url)
+    return parts.scheme == "https" and "." in parts.netloc and not parts.netloc.startswith(".")

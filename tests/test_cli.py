@@ -45,7 +45,7 @@ def test_knowledge_env_var_and_ask(mini_dir):
     out = run_cli(["ask", "the", "chatbot", "made", "up", "a", "citation"], env_extra={"TRIAGE_KNOWLEDGE_DIR": str(mini_dir)})
     text = out.stdout.decode()
     assert out.returncode == 0 and text.startswith("This looks like a technical concern")
-    assert '"made up": made-up facts (technical)' in text
+    assert 'Why: made-up facts ("made up")' in text
 
 
 def test_console_reads_one_message_per_line(mini_dir, tmp_path):
@@ -91,6 +91,7 @@ def test_eval_reads_examples_yaml(mini_dir, capsys):
 
 
 def test_knowledge_check_exit_codes(mini_dir, capsys):
+    (mini_dir / "warn.yaml").write_text('rules:\n  - id: w\n    concept: c\n    category: societal\n    phrases: ["jailbreak"]\n')
     assert main(["knowledge", "check", str(mini_dir)]) == 0
     assert "warning:" in capsys.readouterr().out
     assert main(["knowledge", "check", "--quiet", str(mini_dir)]) == 0

@@ -27,9 +27,9 @@ def test_shipped_knowledge_is_valid_and_passes_its_examples():
 def test_mini_is_clean(mini_dir):
     report = check(mini_dir)
     assert report.ok and report.examples_run == 3, format_report(report, mini_dir)
-    # The one intended overlap: "kill" (technical) inside "kill switch" (both).
-    (warning,) = report.warnings
-    assert "technical phrase 'kill' (rule kill) is inside both phrase 'kill switch'" in warning.message
+    # The one intended overlap, "kill" (technical) inside "kill switch" (both), is by design:
+    # the longer phrase wins there, so it is no warning.
+    assert report.warnings == []
 
 
 def test_malformed_yaml_reports_line(mini_dir):
@@ -117,9 +117,29 @@ def test_warnings_for_conflicting_and_near_duplicate_phrases(mini_dir):
     assert report.ok  # warnings never block
     warns = "\n".join(str(p) for p in report.warnings)
     assert "phrase 'jailbreak' is in two categories: technical (rule jailbreak) and societal (rule w-soc" in warns
-    assert "technical phrase 'hallucinate' (rule hallucination) is inside societal phrase 'hallucination rate'" in warns
+    assert "is inside" not in warns  # a phrase inside a longer one: the longer wins, by design
     assert "phrase 'guardrail' is one letter away from 'guardrial'" in warns and "a typo?" in warns
     assert "redteaming" not in warns  # a joined spelling is a real variant, not a typo
+
+
+def test_noise_warnings_are_retired(mini_dir):
+    """Two real words one letter apart, British and American spellings, inflections of
+    one phrase in one rule: nothing a moderator would change."""
+    (mini_dir / "warn.yaml").write_text(
+        "rules:\n"
+        "  - id: w-soc\n    concept: c\n    category: societal\n"
+        "    phrases: [\"artists\", \"autistic\", \"poor neighbourhoods\", \"poor neighborhoods\", \"rely on it\", \"relies on it\"]\n"
+        "  - id: w-soc2\n    concept: c\n    category: societal\n    phrases: [\"artists\"]\n"
+    )
+    report = check(mini_dir)
+    assert report.warnings == [], [str(p) for p in report.warnings]
+
+
+def test_shipped_knowledge_checks_with_few_warnings():
+    from tests.conftest import SHIPPED_KNOWLEDGE
+
+    report = check(SHIPPED_KNOWLEDGE)
+    assert report.ok and len(report.warnings) <= 10, [str(p) for p in report.warnings]
 
 
 def test_examples_are_training_data_not_rule_tests(mini_dir):
@@ -187,3 +207,22 @@ def test_pitfall_group_references_are_checked(mini_dir):
     assert "rules/zz.yaml:6: error: unknown rule 'halucination' (did you mean 'hallucination'?)" in text
     assert "rules/zz.yaml:7: error: unknown category 'societl' (did you mean 'societal'?)" in text
     assert "unknown key 'phrase' in group 3 of pitfall rule 'p1' (did you mean 'phrases'?)" in text
+
+
+def test_check_new_shows_only_warnings_on_changed_lines(mini_dir):
+    import subprocess
+
+    from bot.checknew import changed_lines, only_new
+
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    old = 'rules:\n  - id: w-old\n    concept: c\n    category: technical\n    phrases: ["guardrial", "guardrail"]\n'
+    (mini_dir / "warn.yaml").write_text(old)
+    subprocess.run(["git", "init", "-q", "."], cwd=mini_dir, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=mini_dir, check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], cwd=mini_dir, check=True)
+    (mini_dir / "warn.yaml").write_text(old + '  - id: w-new\n    concept: c\n    category: societal\n    phrases: ["jailbreak"]\n')
+    report = check(mini_dir)
+    assert len(report.warnings) == 2  # the old typo and the new two-category phrase
+    (new,) = only_new(report.problems, changed_lines(mini_dir))
+    assert "jailbreak" in new.message and "warn.yaml:9" in new.message  # names the changed line
+    assert only_new(report.problems, changed_lines(mini_dir, "HEAD")) == [new]

@@ -182,7 +182,8 @@ def test_forget_me(make_service):
 
 def test_stats_counts_and_weekly_trend(make_service):
     service = make_service()
-    for text in ("who decides?", "who decides?", "the chatbot made up a citation", "good morning"):
+    # "good morning" is small talk: answered with a hint, not counted
+    for text in ("who decides?", "who decides?", "the chatbot made up a citation", "please review the quarterly numbers", "good morning"):
         service.handle(msg(text))
     service.store.flush()
     chart = service.stats_chart(30)
@@ -355,3 +356,14 @@ def test_background_watcher_logs_a_rejected_edit_with_file_and_line(mini_dir, tm
         assert any(e.startswith("rules/bad.yaml:5:") for e in record.errors)
     finally:
         service.close()
+
+
+def test_stats_bars_share_one_scale_and_print_counts():
+    from bot.chart import bars, text_bars
+    from bot.messages import Chart
+
+    chart = Chart("t", (("Concerns", bars([("technical", 30), ("societal", 3)])), ("Pitfalls", bars([("x", 1)]))))
+    text = text_bars(chart)
+    tech, soc, pit = (line for line in text.splitlines() if line.strip().startswith(("technical", "societal", "x ")))
+    assert tech.count("█") == 20 and soc.count("█") == 2 and pit.count("█") == 1
+    assert tech.endswith(" 30") and pit.endswith(" 1") and "a full bar is 30" in text

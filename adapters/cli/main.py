@@ -18,8 +18,6 @@ from pathlib import Path
 
 from bot.check import check, format_report
 from bot.classify import triage
-from bot.compose import compose
-from bot.render import plain
 
 from .wiring import build_service, default_knowledge_dir, load_holder
 
@@ -28,15 +26,29 @@ def cmd_check(args) -> int:
     directory = Path(args.dir) if args.dir else args.knowledge
     started = time.perf_counter()
     report = check(directory)
+    if args.new is not None:
+        from .checknew import NotInGit, changed_lines, only_new
+
+        try:
+            report.problems = only_new(report.problems, changed_lines(directory, args.new))
+        except NotInGit as exc:
+            print(f"error: --new needs the knowledge in a git work tree: {exc}", file=sys.stderr)
+            return 2
     print(format_report(report, directory, quiet=args.quiet))
     print(f"checked in {time.perf_counter() - started:.2f}s")
     return 0 if report.ok else 1
 
 
 def cmd_ask(args) -> int:
-    knowledge = load_holder(args).current
+    """One answer as a person sees it. Through the service without a store, so `ask help`
+    or `ask topics` runs the command and `ask hi` gets the small-talk hint, as in chat."""
+    from bot.messages import CONSOLE, Incoming, Limits
+    from bot.service import Service
+
     text = " ".join(args.text) if args.text else sys.stdin.read()
-    print(plain(compose(knowledge, triage(knowledge, text))))
+    service = Service(load_holder(args), None)
+    for out in service.handle(Incoming("console", "local", "ask", "ask-user", text, CONSOLE), Limits(message_chars=100_000)):
+        print(out.text)
     return 0
 
 
@@ -227,6 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = ksub.add_parser("check", parents=[common], help="validate a knowledge directory and run its examples")
     c.add_argument("dir", nargs="?", help="directory to check (default: --knowledge)")
     c.add_argument("--quiet", action="store_true", help="errors and the summary only, no warnings")
+    c.add_argument("--new", nargs="?", const="HEAD", default=None, metavar="VERSION",
+                   help="only warnings on lines changed since the last commit (or since VERSION, a git revision)")
     c.set_defaults(func=cmd_check)
 
     p = sub.add_parser("stats", parents=[common], help="what concerns were raised (for ethics leads)")

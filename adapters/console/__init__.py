@@ -1,41 +1,58 @@
 """The terminal front end: the whole service without any chat platform or token.
 
-Interactive when stdin is a terminal; otherwise one message per line, so it can be
-scripted. A line starting with `/triage ` is the slash command, as in Slack or Discord.
+Interactive when stdin is a terminal (with readline's line editing and history; readline
+also reads a long paste whole, where the terminal's own line discipline cuts lines at
+4,095 bytes); otherwise one message per line, so it can be scripted. A line starting with
+`/triage ` is the slash command, as in Slack or Discord. `more` shows the details of the
+last reply, the console's counterpart of the chat "More" button.
 """
 from __future__ import annotations
 
 import sys
 
 from bot.messages import CONSOLE, SLASH, Incoming, Limits
+from bot.render import MORE_HINT, has_details, plain_details
 
 BANNER = "Governance triage bot. Describe an AI concern, or type 'help'. 'quit' leaves."
 LIMITS = Limits(message_chars=100_000)  # a terminal has no message limit worth splitting for
 USER = "console-user"
+FORGET_PROMPT = "This deletes every record of your console triages and feedback in the data directory. Delete them? [y/N] "
 
 
 def run(args, build_service) -> int:
     moderator = ("console", USER) if getattr(args, "as_moderator", False) else None
-    service = build_service(args, extra_moderator=moderator)
+    service = build_service(args, extra_moderator=moderator, watch=True)  # notices edits while idle
     service.on_reload = lambda event: print(event.describe(), file=sys.stderr, flush=True)
     interactive = sys.stdin.isatty()
     if interactive:
+        _enable_line_editing()
         print(BANNER)
-    n = 0
+    last = None
     try:
         while True:
             line = _read(interactive)
             if line is None:
                 return 0
-            if interactive and line.strip() in ("quit", "exit"):
+            word = line.strip().lower()
+            if interactive and word in ("quit", "exit"):
                 return 0
-            n += 1
+            if word == "more":
+                print(plain_details(last) if last is not None and has_details(last) else "There is nothing more to show yet: triage a concern first.")
+                print("---", flush=True)
+                continue
+            if word == "forget me" and not _confirmed(interactive):
+                print("Nothing deleted.")
+                print("---", flush=True)
+                continue
             via, text = (SLASH, line[len("/triage "):]) if line.startswith("/triage ") else (CONSOLE, line)
             incoming = Incoming("console", "local", "console", USER, text, via, event_id=None)
             for out in service.handle(incoming, LIMITS):
                 print(out.text)
+                if out.reply is not None:
+                    last = out.reply
                 if out.record_id:
-                    print(f"\n(Was this right? `feedback {out.record_id} right|technical|societal|both|not-governance`)")
+                    more = f"; {MORE_HINT}" if out.reply is not None and has_details(out.reply) else ""
+                    print(f"(Was this right? `feedback {out.record_id} right|technical|societal|both|not-governance`{more})")
                 if out.attachment is not None:
                     print()
                     print(out.attachment.content.decode("utf-8", errors="replace"), end="")
@@ -44,10 +61,27 @@ def run(args, build_service) -> int:
         service.close()
 
 
-def _read(interactive: bool) -> str | None:
+def _enable_line_editing() -> None:
+    try:
+        import readline  # noqa: F401 - importing it is what gives input() editing and history
+    except ImportError:  # e.g. Windows without pyreadline: plain input() still works
+        pass
+
+
+def _confirmed(interactive: bool) -> bool:
+    """`forget me` deletes every console record at once: ask first (default no). A script
+    answers on the next line."""
+    print(FORGET_PROMPT, end="", flush=True)
+    answer = _read(interactive, prompt="")
+    if not interactive:
+        print()
+    return (answer or "").strip().lower() in ("y", "yes")
+
+
+def _read(interactive: bool, prompt: str = "> ") -> str | None:
     if interactive:
         try:
-            return input("> ")
+            return input(prompt)
         except EOFError:
             print()
             return None

@@ -227,6 +227,10 @@ class _TriageBot:
 
         await self._respond(interaction, work, public=False)
 
+    async def answer_more(self, interaction: discord.Interaction, record_id: str) -> None:
+        """The "More" button: the verdict's details, for the clicker only."""
+        await self._respond(interaction, lambda: self._render([self.service.details(record_id, LIMITS)], False), public=False)
+
     async def answer_post_publicly(self, interaction: discord.Interaction, record_id: str | None) -> None:
         """Re-post the private verdict the button sits under, for the whole channel."""
         source = interaction.message.embeds if interaction.message else []

@@ -159,8 +159,8 @@ def triage_spec(reply: Reply) -> EmbedSpec:
             description.append("**Why**\n" + _bullets([discord.utils.escape_markdown(line) for line in lines]))
         elif heading == "Framing":
             description.append("\n".join(lines))
-        elif heading == "Pitfall":
-            fields += _notes("⚠️ Pitfall", reply.pitfalls)
+        elif heading == "Pitfall":  # the title by default; the explanation is behind "More"
+            fields.append(("⚠️ Pitfall", _bullets(lines)))
         elif heading == "Where it intersects":
             fields += _notes("Where it intersects", reply.intersection)
         elif heading == "Further reading":

@@ -17,6 +17,7 @@ from bot.store import FEEDBACK_CHOICES
 _RECORD = r"[0-9A-Za-z-]{1,64}"
 FEEDBACK_PREFIX = "triage:fb:"
 PUBLIC_PREFIX = "triage:pub:"
+MORE_PREFIX = "triage:more:"
 _LABELS = {
     "right": ("Right call", discord.ButtonStyle.success),
     "technical": ("Should be technical", discord.ButtonStyle.secondary),
@@ -68,7 +69,26 @@ class PublicButton(
         await interaction.client.answer_post_publicly(interaction, self.record_id)
 
 
-DYNAMIC_ITEMS = (FeedbackButton, PublicButton)
+class MoreButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=MORE_PREFIX + rf"(?P<record>{_RECORD})",
+):
+    """The details of a verdict (framing, interventions, full evidence), answered ephemerally."""
+
+    def __init__(self, record_id: str) -> None:
+        super().__init__(discord.ui.Button(label="More", style=discord.ButtonStyle.secondary,
+                                           custom_id=f"{MORE_PREFIX}{record_id}", row=1))
+        self.record_id = record_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]):
+        return cls(match["record"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await interaction.client.answer_more(interaction, self.record_id)
+
+
+DYNAMIC_ITEMS = (FeedbackButton, PublicButton, MoreButton)
 
 
 def verdict_view(record_id: str | None, *, private: bool) -> discord.ui.View | None:
@@ -78,6 +98,7 @@ def verdict_view(record_id: str | None, *, private: bool) -> discord.ui.View | N
     if record_id:
         for choice in FEEDBACK_CHOICES:
             view.add_item(FeedbackButton(record_id, choice))
+        view.add_item(MoreButton(record_id))
     if private:
         view.add_item(PublicButton(record_id))
     return view if view.children else None

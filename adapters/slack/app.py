@@ -38,6 +38,7 @@ from bot.service import Service
 
 from . import blocks
 from .blocks import Share
+from .more import show_more
 from .payloads import PLATFORM, from_event
 from .settings import Settings, sdk_logger  # noqa: F401 - Settings is part of this module's API
 from .text import esc, to_plain
@@ -175,6 +176,11 @@ class SlackAdapter:
         async def on_feedback(ack, body, action):
             await ack()
             self.spawn(self._feedback(body, action))
+
+        @app.action(re.compile(r"^more\|"))
+        async def on_more(ack, body, action):
+            await ack()
+            self.spawn(show_more(self, body, action))
 
         @app.action(re.compile(r"^(share|thread)\|"))
         async def on_share(ack, body, action):

@@ -8,6 +8,7 @@ split over several messages).
 
 Button identifiers (the adapter parses them back):
   * feedback: action_id ``fb|<choice>|<record_id>``
+  * more:     action_id ``more|<record_id>``: the details, ephemerally (adapters/slack/more.py)
   * share:    action_id ``share|<record_id>`` (post in channel) or ``thread|<record_id>``
     (post in the thread of the message a shortcut was used on)
   * on ephemeral replies every button's value is a small JSON context (record, original
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 from bot.chart import text_bars
 from bot.messages import Outgoing
-from bot.render import plain, sections
+from bot.render import has_details, plain, sections
 from bot.reply import Reply
 
 from .text import chunks, cut, esc, link
@@ -132,13 +133,14 @@ def triage_message(reply: Reply, record_id: str | None, *, share: Share | None =
         })  # fmt: skip
         if ack:
             tail.append(context(ack, ACK_BLOCK))
+        extra = []
+        if has_details(reply):
+            extra.append(button("More", f"more|{record_id}", value))
         if share:
             verb = "Share in channel" if share.mode == "channel" else "Post in thread"
-            tail.append({
-                "type": "actions",
-                "block_id": SHARE_BLOCK,
-                "elements": [button(verb, f"{'share' if share.mode == 'channel' else 'thread'}|{record_id}", value, "primary")],
-            })  # fmt: skip
+            extra.append(button(verb, f"{'share' if share.mode == 'channel' else 'thread'}|{record_id}", value, "primary"))
+        if extra:
+            tail.append({"type": "actions", "block_id": SHARE_BLOCK, "elements": extra})
     room = MAX_BLOCKS - len(head) - len(tail) - 1  # keep one for the "shortened" note
     if len(content) > room:
         content = content[:room] + [context(":scissors: Shortened to fit in a Slack message; ask me `reading <id>` for more.")]
@@ -153,6 +155,9 @@ def _content_blocks(reply: Reply) -> list[dict]:
         else:
             items = [f"• {esc(line)}" for line in lines]
         title = f"*{esc(heading)}*"
+        if len(items) == 1 and len(title) + len(items[0]) < SECTION_CHARS - 2:  # one line, as in the console
+            blocks.append(section(f"{title}: {items[0][2:]}"))
+            continue
         current = title
         for item in items:
             item = cut(item, SECTION_CHARS - len(title) - 1) if not item.startswith("• <") else item

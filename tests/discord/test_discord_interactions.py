@@ -278,3 +278,22 @@ def test_slash_in_a_dm_and_long_text_as_follow_ups(env):
         assert_within_limits(follow)
 
     env.run(body)
+
+
+def test_the_default_embed_is_short_and_more_answers_ephemerally(env):
+    async def body(fake, bot):
+        w = fake.world
+        cb = await answer(fake, ask(w, "the chatbot made up a citation"))
+        (embed,) = cb.embeds
+        shown = [embed["title"], *embed["description"].splitlines()]
+        for f in embed["fields"]:
+            shown += [f["name"], *f["value"].splitlines()]
+        assert len([line for line in shown if line.strip()]) <= 16, shown
+        assert "Framing" not in str(embed)
+        rid = record_id_of(cb)
+        assert f"triage:more:{rid}" in cb.custom_ids()
+        message = fake.messages[cb.response["resource"]["message"]["id"]]
+        more = await answer(fake, w.button_click(f"triage:more:{rid}", message_obj=message))
+        assert more.ephemeral and "Framing" in more.content and "Interventions" in more.content
+
+    env.run(body)

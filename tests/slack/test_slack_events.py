@@ -41,7 +41,7 @@ def test_mention_replies_in_thread_with_blocks_and_feedback(serve, slack: FakeSl
     [rec] = app.records()
     record_id, channel, user, event_id, category = rec
     assert (channel, user, event_id, category) == (sp.CHANNEL_ID, sp.USER_ID, body["event_id"], "technical")
-    assert action_ids(post.blocks) == [f"fb|{c}|{record_id}" for c in ("right", "technical", "societal", "both", "not-governance")]
+    assert action_ids(post.blocks) == [f"fb|{c}|{record_id}" for c in ("right", "technical", "societal", "both", "not-governance")] + [f"more|{record_id}"]
     assert slack.methods()[0] == "auth.test"
 
 

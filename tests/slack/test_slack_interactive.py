@@ -27,7 +27,7 @@ def test_slash_command_acks_at_once_and_replies_ephemerally_with_share(serve, sl
     assert (channel, user, event_id, category) == (sp.CHANNEL_ID, sp.USER_ID, None, "technical")
     ids = action_ids(hook.blocks)
     assert ids[:5] == [f"fb|{c}|{record_id}" for c in ("right", "technical", "societal", "both", "not-governance")]
-    assert ids[5:] == [f"share|{record_id}"]
+    assert ids[5:] == [f"more|{record_id}", f"share|{record_id}"]
     assert slack.calls("chat.postMessage") == [] and slack.calls("chat.postEphemeral") == []
 
 
@@ -57,7 +57,7 @@ def test_share_in_channel_posts_publicly_and_removes_the_private_copy(serve, sla
     assert public.problems == []
     assert public.text == hook.text
     record_id = share["action_id"].split("|")[1]
-    assert action_ids(public.blocks) == [f"fb|{c}|{record_id}" for c in ("right", "technical", "societal", "both", "not-governance")]
+    assert action_ids(public.blocks) == [f"fb|{c}|{record_id}" for c in ("right", "technical", "societal", "both", "not-governance")] + [f"more|{record_id}"]
     assert delete["delete_original"] is True
     assert len(app.records()) == 1  # sharing does not record the triage twice
 
@@ -244,3 +244,33 @@ def test_help_topics_and_forget_me(serve, slack: FakeSlackAPI) -> None:
     [forget] = slack.wait_for("response_url", key="b")
     assert "Intersection topics" in topics.text and topics.problems == []
     assert forget.text.startswith("Done: I deleted")
+
+
+def _visible_lines(message_blocks: list[dict]) -> list[str]:
+    """The lines a person reads in a Block Kit message (section and context text)."""
+    lines = []
+    for b in message_blocks:
+        if b["type"] == "section":
+            lines += b["text"]["text"].splitlines()
+        elif b["type"] == "context":
+            lines += [e["text"] for e in b["elements"]]
+        elif b["type"] == "actions":
+            lines.append(" | ".join(e["text"]["text"] for e in b["elements"]))
+    return lines
+
+
+def test_the_default_reply_is_short_and_more_shows_the_details_ephemerally(serve, slack: FakeSlackAPI) -> None:
+    app = serve()
+    app.post(sp.event_callback(sp.app_mention_event(TECHNICAL)))
+    [post] = slack.wait_for("chat.postMessage")
+    lines = _visible_lines(post.blocks)
+    assert len([line for line in lines if line.strip()]) <= 16, lines  # ~12 lines of reply, plus category and buttons
+    assert not any("Framing" in line or "Oversight and interventions" in line for line in lines)
+    b = button(post.blocks, "more|")
+    message = {"type": "message", "text": post.text, "ts": "1700000000.000100", "thread_ts": "1700000000.000001", "blocks": post.blocks}
+    app.post(sp.block_actions(b["action_id"], b["value"], block_id="share", message=message, user_id="U777",
+                              response_url=slack.response_url("more")))  # fmt: skip
+    [details] = slack.wait_for("response_url", key="more")
+    assert details["response_type"] == "ephemeral" and details["replace_original"] is False
+    text = "\n".join(message_texts(details.params))
+    assert "Framing" in text and "Interventions" in text

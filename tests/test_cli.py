@@ -219,3 +219,15 @@ def test_console_has_no_rate_limit(mini_dir, tmp_path):
     assert out.returncode == 0, out.stderr
     replies = out.stdout.decode().split("---\n")[:-1]
     assert len(replies) == 30 and all("technical concern" in r for r in replies)
+
+
+def test_operator_subcommands_during_a_database_outage_say_so(tmp_path):
+    """`triage-bot stats` and `feedback export` with PostgreSQL unreachable: a plain message
+    and exit 2, not a traceback."""
+    env = {**os.environ, "TRIAGE_DATA_DIR": str(tmp_path / "data"),
+           "TRIAGE_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/test"}  # nothing listens on port 1
+    for argv in (["stats"], ["feedback", "export"]):
+        out = subprocess.run([sys.executable, "-m", "adapters.cli", *argv], capture_output=True, text=True,
+                             cwd=REPO, env=env, timeout=120)
+        assert out.returncode == 2, out.stderr
+        assert "the record store is unavailable right now" in out.stderr and "Traceback" not in out.stderr

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bot.check import check, format_report
 from bot.classify import triage
+from bot.store import StoreUnavailable
 
 from .wiring import build_service, default_knowledge_dir, load_holder
 
@@ -150,7 +151,10 @@ def cmd_stats(args) -> int:
         if service.store is None:
             print("error: no record store could be opened", file=sys.stderr)
             return 2
-        chart = service.stats_chart(WINDOWS[args.window])
+        try:
+            chart = service.stats_chart(WINDOWS[args.window])
+        except StoreUnavailable as exc:
+            return _unavailable(exc)
         print(text_bars(chart))
         if args.png:
             Path(args.png).write_bytes(png(chart))
@@ -166,26 +170,41 @@ def cmd_feedback(args) -> int:
         if service.store is None:
             print("error: no record store could be opened", file=sys.stderr)
             return 2
-        if args.feedback_command == "export":
-            content, count, without_text = service.export_feedback()
-            if args.out:
-                Path(args.out).write_text(content)
-                print(f"{count} disagreement(s) written to {args.out} ({without_text} without stored text)")
-            else:
-                sys.stdout.write(content)
-            return 0
-        per = service.store.feedback_stats().per_category
-        print(f"{'category':12}{'agree':>8}{'rated':>8}{'rate':>8}")
-        for category in ("technical", "societal", "both", "unclear"):
-            agree, total = per.get(category, (0, 0))
-            rate = f"{agree / total:.0%}" if total else "-"
-            print(f"{category:12}{agree:8d}{total:8d}{rate:>8}")
-        agree = sum(a for a, _ in per.values())
-        total = sum(t for _, t in per.values())
-        print(f"{'all':12}{agree:8d}{total:8d}{(f'{agree / total:.0%}' if total else '-'):>8}")
-        return 0
+        try:
+            return _feedback(args, service)
+        except StoreUnavailable as exc:
+            return _unavailable(exc)
     finally:
         service.close()
+
+
+def _unavailable(exc) -> int:
+    """The database is down: say so, and that nothing was lost (records wait in the spool)."""
+    print(f"error: the record store is unavailable right now ({exc}); records keep being spooled "
+          "and are written when it is back. Try again later.", file=sys.stderr)
+    return 2
+
+
+def _feedback(args, service) -> int:
+    """`feedback export` or `feedback stats` from the store."""
+    if args.feedback_command == "export":
+        content, count, without_text = service.export_feedback()
+        if args.out:
+            Path(args.out).write_text(content)
+            print(f"{count} disagreement(s) written to {args.out} ({without_text} without stored text)")
+        else:
+            sys.stdout.write(content)
+        return 0
+    per = service.store.feedback_stats().per_category
+    print(f"{'category':12}{'agree':>8}{'rated':>8}{'rate':>8}")
+    for category in ("technical", "societal", "both", "unclear"):
+        agree, total = per.get(category, (0, 0))
+        rate = f"{agree / total:.0%}" if total else "-"
+        print(f"{category:12}{agree:8d}{total:8d}{rate:>8}")
+    agree = sum(a for a, _ in per.values())
+    total = sum(t for _, t in per.values())
+    print(f"{'all':12}{agree:8d}{total:8d}{(f'{agree / total:.0%}' if total else '-'):>8}")
+    return 0
 
 
 def cmd_console(args) -> int:

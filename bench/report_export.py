@@ -118,8 +118,12 @@ def _message(rnd: random.Random, ts: str, parent: str | None) -> dict:
     return row
 
 
-def _tree_rss(root: int) -> tuple[int, int]:
-    """(sum, largest) resident bytes of `root` and its descendants."""
+def _tree_rss(root: int) -> tuple[int, int, int]:
+    """(RSS sum, largest RSS, PSS sum) in bytes of `root` and its descendants.
+
+    Forked workers share the parent's pages (the knowledge and the trained model), and RSS
+    counts a shared page once per process; PSS divides it among them, so the PSS sum is the
+    memory the tree really holds."""
     parents: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -135,14 +139,16 @@ def _tree_rss(root: int) -> tuple[int, int]:
             if parent == pid and child not in tree:
                 tree.add(child)
                 frontier.append(child)
-    sizes = []
+    sizes, pss = [], 0
     for pid in tree:
         try:
             with open(f"/proc/{pid}/statm") as f:
                 sizes.append(int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE"))
-        except OSError:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                pss += next(int(line.split()[1]) for line in f if line.startswith("Pss:")) * 1024
+        except (OSError, StopIteration):
             pass
-    return sum(sizes), max(sizes, default=0)
+    return sum(sizes), max(sizes, default=0), pss
 
 
 def main() -> int:
@@ -164,10 +170,10 @@ def main() -> int:
     cmd = [sys.executable, "-m", "adapters.cli", "report", str(export), "--out", str(out), "--workers", str(args.workers), "--no-progress"]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak_sum = peak_one = 0
+    peak_sum = peak_one = peak_pss = 0
     while proc.poll() is None:
-        total, largest = _tree_rss(proc.pid)
-        peak_sum, peak_one = max(peak_sum, total), max(peak_one, largest)
+        total, largest, pss = _tree_rss(proc.pid)
+        peak_sum, peak_one, peak_pss = max(peak_sum, total), max(peak_one, largest), max(peak_pss, pss)
         time.sleep(0.1)
     elapsed = time.perf_counter() - started
     stdout, stderr = proc.communicate()
@@ -178,9 +184,10 @@ def main() -> int:
         print(stderr.strip(), file=sys.stderr)
     print(f"{args.format}: {read:,} messages read ({triaged:,} triaged) with {args.workers} worker(s) in {elapsed:.1f}s "
           f"on {os.cpu_count()} CPU(s): {read / elapsed:,.0f} messages/s ({triaged / elapsed:,.0f} triaged/s)")
-    print(f"peak RSS: {peak_sum / 2**20:.0f} MB for the whole process tree, {peak_one / 2**20:.0f} MB for the largest process")
-    ok = read / elapsed >= 5000 and peak_sum <= 300 * 2**20 and proc.returncode == 0
-    print("targets (>= 5,000 messages/s, <= 300 MB):", "met" if ok else "NOT met")
+    print(f"peak memory: {peak_pss / 2**20:.0f} MB PSS for the whole process tree (RSS summed, shared pages "
+          f"counted once per process: {peak_sum / 2**20:.0f} MB), {peak_one / 2**20:.0f} MB RSS for the largest process")
+    ok = read / elapsed >= 5000 and peak_pss <= 300 * 2**20 and proc.returncode == 0
+    print("targets (>= 5,000 messages/s, <= 300 MB PSS):", "met" if ok else "NOT met")
     return 0 if ok else 1
 
 

@@ -1,10 +1,11 @@
 """The learned decision at run time: features -> calibrated probabilities -> Decision.
 
-Two stages, trained in bot/train.py. Stage 1 reads the words (stem n-grams, TF-IDF) and the
-sentence embedding, as two views. Stage 2 reads stage 1's probabilities beside the rule evidence and
-learns how far to trust each: on plain-language posts the rules' vocabulary fails, on
-concept names they are sharp. Stage 2 was trained on stage 1's *out-of-fold* outputs, so it
-weighs stage 1 as it behaves on messages it has not seen, which is how it is used here.
+Two stages, trained in bot/train.py. Stage 1 has two views: the words (stem n-grams, TF-IDF,
+naive Bayes) and the sentence embedding (ridge). Stage 2 reads both views' probabilities
+beside the rule evidence and learns how far to trust each: on plain-language posts the rules'
+vocabulary fails, on concept names they are sharp. Stage 2 was trained on the views'
+*out-of-fold* outputs, so it weighs them as they behave on messages they have not seen, which
+is how they are used here.
 
 Prediction is plain numpy over arrays the trainer wrote (no scikit-learn import, ~0.5 s
 saved at start-up), a few dot products per message.
@@ -125,10 +126,6 @@ class Model:
                 row = self._sparse_rows[r]
                 out = [o + row[i] for i, o in enumerate(out)]
         return out
-
-    def probabilities(self, f: Features) -> list[float]:
-        _, _, _, wl, h = self._heads(f)
-        return self._calibrated(self._stack_logits(self._views(wl, h), f.rule_dense(), f.rule_keys()))
 
     def _calibrated(self, logits: list[float]) -> list[float]:
         t = self.temperature

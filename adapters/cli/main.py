@@ -146,32 +146,32 @@ def cmd_stats(args) -> int:
     if args.window not in WINDOWS:
         print(f"error: --window takes {', '.join(WINDOWS)}", file=sys.stderr)
         return 2
-    service = build_service(args)
-    try:
-        if service.store is None:
-            print("error: no record store could be opened", file=sys.stderr)
-            return 2
-        try:
-            chart = service.stats_chart(WINDOWS[args.window])
-        except StoreUnavailable as exc:
-            return _unavailable(exc)
+
+    def show(service) -> int:
+        chart = service.stats_chart(WINDOWS[args.window])
         print(text_bars(chart))
         if args.png:
             Path(args.png).write_bytes(png(chart))
             print(f"chart written to {args.png}")
-    finally:
-        service.close()
-    return 0
+        return 0
+
+    return _with_store(args, show)
 
 
 def cmd_feedback(args) -> int:
+    return _with_store(args, lambda service: _feedback(args, service))
+
+
+def _with_store(args, work) -> int:
+    """Operator commands that read the record store: one place that opens it, says so when
+    there is none or the database is down, and closes it."""
     service = build_service(args)
     try:
         if service.store is None:
             print("error: no record store could be opened", file=sys.stderr)
             return 2
         try:
-            return _feedback(args, service)
+            return work(service)
         except StoreUnavailable as exc:
             return _unavailable(exc)
     finally:

@@ -165,7 +165,7 @@ class Scoring:
     hedged_factor: float = 0.85
     fuzzy_factor: float = 0.8
     # The learned decision (bot/model.py):
-    pitfall_threshold: float = 0.5  # raise a pitfall only when its probability reaches this
+    pitfall_threshold: float = 0.0  # raise a pitfall at this probability; 0: learned from the examples
     abstain_below: float = 0.0  # a concern call less probable than this becomes "unclear"
     cv_floor: float = 0.0  # `knowledge check` fails when cross-validated macro-F1 drops below
 

@@ -239,7 +239,7 @@ def _pitfall_threshold(probs: np.ndarray, y: np.ndarray) -> float:
     if not none.any():
         return 0.5
     best = 0.9
-    for t in np.arange(0.9, 0.14, -0.05):
+    for t in np.arange(0.9, 0.145, -0.01):
         if np.mean(_raised(probs[none], t) > 0) <= MAX_FALSE_RAISES:
             best = float(t)
         else:

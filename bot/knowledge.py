@@ -24,7 +24,11 @@ def load_knowledge(directory: Path) -> tuple[Knowledge | None, list[Problem]]:
     with gc_paused():
         knowledge, problems = read_knowledge(Path(directory))
         if knowledge is not None:
-            build(knowledge)
+            try:
+                build(knowledge)
+            except Exception as exc:  # noqa: BLE001 - a fit that fails must refuse the edit, not crash the bot
+                problems = [*problems, Problem(str(directory), 0, f"the decision could not be trained from these examples: {exc.__class__.__name__}: {exc}")]
+                return None, problems
         return knowledge, problems
 
 

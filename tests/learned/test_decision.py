@@ -140,3 +140,21 @@ def test_eval_reports_the_ablation_and_calibration(tmp_path):
     assert sum(row["n"] for row in figures["calibration"]["reliability"]) == figures["count"]
     # The learned decision must beat the rules alone on posts nobody tuned it to.
     assert figures["ablation"]["combined"]["macro_f1"] > figures["ablation"]["rules only"]["macro_f1"]
+
+
+def test_a_fit_that_fails_refuses_the_edit_and_the_last_good_knowledge_serves(mini_dir, cache, monkeypatch):
+    holder = KnowledgeHolder(learnable(mini_dir), min_interval=0)
+    good = holder.current
+    import bot.train
+
+    def broken(*args, **kwargs):
+        raise ValueError("singular matrix")
+
+    # Fault injection, not a stand-in for a result: no example set we can write makes the fit
+    # fail, so a numerical failure inside it is simulated to test that the edit is refused.
+    monkeypatch.setattr(bot.train, "_ridge", broken)
+    learnable(mini_dir, [{"text": "a new example for the rota", "label": "unclear"}])
+    event = holder.reload()
+    assert not event.ok and holder.current is good
+    assert any("could not be trained" in str(p) and "singular matrix" in str(p) for p in event.problems)
+    assert triage(holder.current, "lunch is at noon near the office").category == "unclear"

@@ -10,6 +10,7 @@ import io
 from .messages import Bar, Chart
 
 BAR_WIDTH = 20
+FONT_SIZE = 13
 PALETTE = {"technical": (52, 120, 246), "societal": (230, 126, 34), "both": (142, 68, 173), "unclear": (149, 165, 166)}
 
 
@@ -41,24 +42,24 @@ def png(chart: Chart, width: int = 720) -> bytes:
     """Horizontal bar chart as PNG bytes (Pillow; no fonts needed beyond its built-in one)."""
     from PIL import Image, ImageDraw, ImageFont
 
-    font = ImageFont.load_default()
-    row, pad, label_w = 22, 16, 210
+    font = ImageFont.load_default(size=FONT_SIZE)
+    row, pad, label_w = 24, 16, 230
     rows = 2 + sum(2 + max(1, len(bars)) for _, bars in chart.groups) + (2 if chart.footer else 0)
     image = Image.new("RGB", (width, pad * 2 + row * rows), "white")
     draw = ImageDraw.Draw(image)
     y = pad
-    draw.text((pad, y), chart.title, fill="black", font=font)
+    _words(draw, (pad, y), chart.title, font, "black")
     y += row * 2
     bar_space = width - label_w - pad * 2 - 60
     top = _top(chart)
     for heading, bars in chart.groups:
-        draw.text((pad, y), heading, fill=(60, 60, 60), font=font)
+        _words(draw, (pad, y), heading, font, (60, 60, 60))
         y += row
         if not bars:
             draw.text((pad + 10, y), "(none)", fill="gray", font=font)
             y += row
         for b in bars:
-            draw.text((pad + 10, y + 4), b.label[:32], fill="black", font=font)
+            _words(draw, (pad + 10, y + 4), b.label[:32], font, "black")
             length = max(1, int(bar_space * b.value / top)) if b.value else 0
             colour = PALETTE.get(b.label, (52, 152, 219))
             if length:
@@ -67,10 +68,22 @@ def png(chart: Chart, width: int = 720) -> bytes:
             y += row
         y += row
     if chart.footer:
-        draw.text((pad, y), chart.footer, fill=(60, 60, 60), font=font)
+        _words(draw, (pad, y), chart.footer, font, (60, 60, 60))
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
+
+
+def _words(draw, xy, text: str, font, fill) -> None:
+    """Text with a visible gap between words: the built-in font's space is two pixels wide,
+    so "Pitfalls detected" read as "Pitfallsdetected"."""
+    x, y = xy
+    gap = max(font.getlength(" "), FONT_SIZE * 0.4)
+    for word in text.split(" "):
+        if word:
+            draw.text((x, y), word, fill=fill, font=font)
+            x += font.getlength(word)
+        x += gap
 
 
 def bars(pairs) -> tuple[Bar, ...]:

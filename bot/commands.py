@@ -65,8 +65,8 @@ def parse(text: str) -> Command:
         parts = rest.split()
         if len(parts) == 2:
             return Command("feedback", f"{parts[0]} {parts[1].lower()}")
-        if not rest or rest.lower() == "stats":
-            return Command("feedback", rest, "use: feedback <record id> <right|technical|societal|both|not-governance>")
+        # "feedback <id>" with no choice (or too many words) is a mistyped command, not a concern
+        return Command("feedback", rest, "use: feedback <record id> <right|technical|societal|both|not-governance>")
     if head == "triage":
         return Command("triage", rest) if rest else Command("help", "", "triage needs a concern to look at")
     return Command("triage", stripped)

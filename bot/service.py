@@ -14,7 +14,7 @@ from collections import OrderedDict
 
 import yaml
 
-from . import commands, smalltalk
+from . import commands, keep, smalltalk
 from .chart import bars, text_bars
 from .classify import triage
 from .compose import compose
@@ -60,6 +60,7 @@ class Service:
         self._limit_notices: dict[tuple[str, str], float] = {}
         self._askers: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self._recent: OrderedDict[str, object] = OrderedDict()  # record id -> Reply, for "More"
+        self._pending_texts = keep.PendingTexts()
 
     # -- the one entry point --------------------------------------------------------------
 
@@ -113,6 +114,8 @@ class Service:
             record_id = new_record_id()
             self._remember_asker(record_id, msg.platform, msg.user)
             self._remember_reply(record_id, reply)
+            if self.store is not None and not self.config.store_text:
+                self._pending_texts.offer(record_id, text)
             if self.store is not None:
                 self.store.add_triage(TriageRecord(
                     record_id, self.clock(), msg.platform, msg.workspace, msg.channel, msg.user, msg.event_id,
@@ -188,7 +191,7 @@ class Service:
         content, count, without_text = self.export_feedback()
         note = f"{count} disagreement(s) exported as candidate examples."
         if without_text:
-            note += f" {without_text} of them have no stored text (store_text is off), so they appear as comments."
+            note += f" {without_text} of them have no stored text (store_text is off and the person did not say yes to keeping it), so they appear as comments."
         return self._out("export", note, limits, private=True,
                          attachment=Attachment("feedback-examples.yaml", content.encode(), "application/yaml"))  # fmt: skip
 
@@ -208,10 +211,11 @@ class Service:
                 continue
             rec = d.record
             origin = f"record {rec.record_id}: bot said {rec.category}, user said {d.feedback.choice}; signals: {', '.join(rec.signal_ids) or 'none'}"
-            if rec.text:
+            text = rec.text or d.feedback.text  # stored by store_text, or kept with the author's yes
+            if text:
                 exported += 1
                 lines.append(f"  # {origin}")
-                lines.append("  - " + yaml.safe_dump({"text": rec.text, "label": label}, sort_keys=False, allow_unicode=True, width=1000).strip().replace("\n", "\n    "))
+                lines.append("  - " + yaml.safe_dump({"text": text, "label": label}, sort_keys=False, allow_unicode=True, width=1000).strip().replace("\n", "\n    "))
             else:
                 without_text += 1
                 lines.append(f"  # {origin} (text not stored)")
@@ -258,7 +262,30 @@ class Service:
         if not self.store.add_feedback(Feedback(record_id, user, choice, self.clock())):
             return self._out("notice", "I couldn't find that triage any more (it may have been deleted or not saved yet).", limits, private=True)
         log.info("feedback", extra={"platform": platform, "record": record_id, "choice": choice})
-        return self._out("notice", f"Thanks, recorded: {FEEDBACK_LABELS[choice]}.", limits, private=True, extra={"choice": choice})
+        extra = {"choice": choice}
+        if choice != "right" and self._asked_by(record_id, platform, user) and self._pending_texts.has(record_id):
+            extra.update(keep=keep.QUESTION, record=record_id)  # the front end asks yes/no, default no
+        return self._out("notice", f"Thanks, recorded: {FEEDBACK_LABELS[choice]}.", limits, private=True, extra=extra)
+
+    def keep_text(self, platform: str, user: str, record_id: str, choice: str, yes: bool,
+                  limits: Limits = Limits()) -> Outgoing:
+        """The answer to `keep.QUESTION`. Only the message's author may say yes: the text is theirs."""
+        mine = self._asked_by(record_id, platform, user)
+        if not yes or not mine or choice not in FEEDBACK_CHOICES or choice == "right":
+            if mine:
+                self._pending_texts.take(record_id)  # a no: drop the text now, not when it ages out
+            return self._out("notice", keep.NOT_KEPT, limits, private=True)
+        text = self._pending_texts.take(record_id)
+        if text is None or self.store is None:
+            return self._out("notice", keep.GONE, limits, private=True)
+        if not self.store.add_feedback(Feedback(record_id, user, choice, self.clock(), text=text)):
+            return self._out("notice", keep.GONE, limits, private=True)
+        log.info("feedback text kept", extra={"platform": platform, "record": record_id, "choice": choice})
+        return self._out("notice", keep.KEPT, limits, private=True, extra={"kept": True})
+
+    def _asked_by(self, record_id: str, platform: str, user: str) -> bool:
+        with self._lock:
+            return self._askers.get(record_id) == (platform, user)
 
     def details(self, record_id: str, limits: Limits = Limits()) -> Outgoing:
         """What a "More" button shows: the framing, interventions and full evidence of a

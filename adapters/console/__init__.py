@@ -40,7 +40,7 @@ def run(args, build_service) -> int:
                 print(plain_details(last) if last is not None and has_details(last) else "There is nothing more to show yet: triage a concern first.")
                 print("---", flush=True)
                 continue
-            if word == "forget me" and not _confirmed(interactive):
+            if word == "forget me" and not _confirmed(interactive, FORGET_PROMPT):
                 print("Nothing deleted.")
                 print("---", flush=True)
                 continue
@@ -53,6 +53,9 @@ def run(args, build_service) -> int:
                 if out.record_id:
                     more = f"; {MORE_HINT}" if out.reply is not None and has_details(out.reply) else ""
                     print(f"(Was this right? `feedback {out.record_id} right|technical|societal|both|not-governance`{more})")
+                if out.extra.get("keep"):  # a disagreeing rating: may the message be kept?
+                    yes = _confirmed(interactive, f"{out.extra['keep']} [y/N] ")
+                    print(service.keep_text("console", USER, out.extra["record"], out.extra["choice"], yes).text)
                 if out.attachment is not None:
                     print()
                     print(out.attachment.content.decode("utf-8", errors="replace"), end="")
@@ -68,10 +71,10 @@ def _enable_line_editing() -> None:
         pass
 
 
-def _confirmed(interactive: bool) -> bool:
-    """`forget me` deletes every console record at once: ask first (default no). A script
-    answers on the next line."""
-    print(FORGET_PROMPT, end="", flush=True)
+def _confirmed(interactive: bool, prompt: str) -> bool:
+    """A yes/no question, default no (`forget me` deletes every console record at once;
+    keeping a message's text needs its author's yes). A script answers on the next line."""
+    print(prompt, end="", flush=True)
     answer = _read(interactive, prompt="")
     if not interactive:
         print()

@@ -22,6 +22,7 @@ from discord.gateway import DiscordWebSocket
 from bot.messages import DM, MENTION, Incoming, Limits, Outgoing
 from bot.service import Service
 
+from . import embeds as E
 from .replies import Post, render
 from .views import DYNAMIC_ITEMS
 
@@ -226,6 +227,14 @@ class _TriageBot:
             return self._render([out], False)
 
         await self._respond(interaction, work, public=False)
+
+    async def answer_keep(self, interaction: discord.Interaction, record_id: str, choice: str, yes: bool) -> None:
+        """The answer replaces the question (and its buttons), so it is given once."""
+        try:
+            out = await asyncio.to_thread(self.service.keep_text, PLATFORM, str(interaction.user.id), record_id, choice, yes, LIMITS)
+            await interaction.response.edit_message(content=E.content(out.text), view=None)
+        except Exception as exc:  # noqa: BLE001
+            await self._apologise(interaction, exc)
 
     async def answer_more(self, interaction: discord.Interaction, record_id: str) -> None:
         """The "More" button: the verdict's details, for the clicker only."""

@@ -15,7 +15,7 @@ from bot.commands import HELP
 from bot.messages import Outgoing
 
 from . import embeds as E
-from .views import verdict_view
+from .views import keep_view, verdict_view
 
 DISCORD_HELP = (
     "On Discord: `/triage ask concern:…` (only you see the answer unless you choose `public`), "
@@ -36,8 +36,11 @@ class Post:
     record_id: str | None = None  # feedback buttons
     verdict: bool = False  # a triage verdict: gets buttons
     private: bool = False  # only the caller should see it
+    keep: tuple[str, str] | None = None  # (record id, choice): ask whether the message may be kept
 
     def view(self, *, offer_public: bool) -> discord.ui.View | None:
+        if self.keep is not None:
+            return keep_view(*self.keep)
         if not self.verdict:
             return None
         return verdict_view(self.record_id, private=offer_public and self.private)
@@ -84,6 +87,9 @@ def render(out: Outgoing, *, public: bool = False, charts_as_png: bool = True) -
         return [Post(embeds=[E.chart_spec(out.chart, out.text, image)], files=files, private=private)]
     if out.attachment is not None:
         return [Post(content=E.content(out.text), files=[(out.attachment.filename, out.attachment.content)], private=private)]
+    if out.extra.get("keep"):  # a disagreeing rating: the question and its buttons, for the author
+        return [Post(content=E.content(f"{out.text}\n\n{out.extra['keep']}"), private=True,
+                     keep=(out.extra["record"], out.extra["choice"]))]
     parts = list(out.parts or (out.text,))
     if out.kind == "help" and HELP in out.text:
         parts = _discord_help(out.text, parts)

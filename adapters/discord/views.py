@@ -18,6 +18,7 @@ _RECORD = r"[0-9A-Za-z-]{1,64}"
 FEEDBACK_PREFIX = "triage:fb:"
 PUBLIC_PREFIX = "triage:pub:"
 MORE_PREFIX = "triage:more:"
+KEEP_PREFIX = "triage:keep:"
 _LABELS = {
     "right": ("Right call", discord.ButtonStyle.success),
     "technical": ("Should be technical", discord.ButtonStyle.secondary),
@@ -88,7 +89,34 @@ class MoreButton(
         await interaction.client.answer_more(interaction, self.record_id)
 
 
-DYNAMIC_ITEMS = (FeedbackButton, PublicButton, MoreButton)
+class KeepButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=KEEP_PREFIX + rf"(?P<record>{_RECORD}):(?P<choice>{'|'.join(map(re.escape, FEEDBACK_CHOICES))}):(?P<answer>yes|no)",
+):
+    """The author's answer to "may I keep your message?" after a disagreeing rating. It
+    carries the rating, so any process can take the click; nothing is kept without a yes."""
+
+    def __init__(self, record_id: str, choice: str, answer: str) -> None:
+        label, style = ("Yes, keep it", discord.ButtonStyle.secondary) if answer == "yes" else ("No", discord.ButtonStyle.secondary)
+        super().__init__(discord.ui.Button(label=label, style=style, custom_id=f"{KEEP_PREFIX}{record_id}:{choice}:{answer}"))
+        self.record_id, self.choice, self.answer = record_id, choice, answer
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]):
+        return cls(match["record"], match["choice"], match["answer"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await interaction.client.answer_keep(interaction, self.record_id, self.choice, self.answer == "yes")
+
+
+DYNAMIC_ITEMS = (FeedbackButton, PublicButton, MoreButton, KeepButton)
+
+
+def keep_view(record_id: str, choice: str) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for answer in ("yes", "no"):
+        view.add_item(KeepButton(record_id, choice, answer))
+    return view
 
 
 def verdict_view(record_id: str | None, *, private: bool) -> discord.ui.View | None:

@@ -36,7 +36,7 @@ from bot.messages import ACTION, DM, MENTION, SLASH, Incoming, Limits, Outgoing
 from bot.reply import Reply
 from bot.service import Service
 
-from . import blocks
+from . import blocks, keep
 from .blocks import Share
 from .more import show_more
 from .payloads import PLATFORM, from_event
@@ -182,6 +182,11 @@ class SlackAdapter:
             await ack()
             self.spawn(show_more(self, body, action))
 
+        @app.action(re.compile(r"^keep\|"))
+        async def on_keep(ack, body, action):
+            await ack()
+            self.spawn(keep.answer(self, body, action, LIMITS))
+
         @app.action(re.compile(r"^(share|thread)\|"))
         async def on_share(ack, body, action):
             await ack()
@@ -285,6 +290,8 @@ class SlackAdapter:
             await self._respond(url, payload)
         elif message and body.get("channel"):
             await self.app.client.chat_update(channel=body["channel"]["id"], ts=message["ts"], text=payload["text"], blocks=payload.get("blocks"))
+        if out.extra.get("keep"):  # the author disagreed: may their message be kept?
+            await keep.ask(self, body, out, record_id)
 
     async def _share(self, body: dict, action: dict) -> None:
         kind, _, record_id = action["action_id"].partition("|")

@@ -24,12 +24,17 @@ async def show_more(bot, body: dict, action: dict) -> None:
     else:
         out = await asyncio.to_thread(bot.service.details, record_id)
         messages = blocks.text_messages(out.text)
+    for msg in messages:
+        await tell_clicker(bot, body, msg)
+
+
+async def tell_clicker(bot, body: dict, msg: dict) -> None:
+    """A message only the person who clicked sees, next to the message they clicked on."""
     url = body.get("response_url")
     user = (body.get("user") or {}).get("id") or ""
     channel = (body.get("channel") or {}).get("id") or ""
     thread = (body.get("message") or {}).get("thread_ts")
-    for msg in messages:
-        if url:
-            await bot._respond(url, {"response_type": "ephemeral", "replace_original": False, **msg})
-        elif channel:
-            await bot.app.client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread, **msg)
+    if url:
+        await bot._respond(url, {"response_type": "ephemeral", "replace_original": False, **msg})
+    elif channel:
+        await bot.app.client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread, **msg)

@@ -32,6 +32,8 @@ class Dialect:
         raise NotImplementedError
 
     def week_sql(self) -> str:
+        """Which 7-day bucket, counted back from the window's end (one `?`: until), holds ts:
+        weeks that end where the window ends give 30 days five rows, not six calendar weeks."""
         raise NotImplementedError
 
 
@@ -48,8 +50,8 @@ class SQLiteDialect(Dialect):
                 "WHERE r.ts >= ? AND r.ts < ? GROUP BY j.value ORDER BY 2 DESC, 1 LIMIT ?")
 
     def week_sql(self) -> str:
-        # Monday (UTC) of the record's week: jump to the week's Sunday, back six days.
-        return "date(ts, 'unixepoch', 'weekday 0', '-6 days')"
+        # ts < until, so the quotient is positive and CAST truncates it down
+        return "CAST((? - ts) / 604800 AS INTEGER)"
 
 
 class PostgresDialect(Dialect):
@@ -81,4 +83,4 @@ class PostgresDialect(Dialect):
                 "GROUP BY t.value ORDER BY 2 DESC, 1 LIMIT %s")
 
     def week_sql(self) -> str:
-        return "to_char(date_trunc('week', to_timestamp(ts) AT TIME ZONE 'UTC'), 'YYYY-MM-DD')"
+        return "CAST(FLOOR((? - ts) / 604800) AS INTEGER)"  # CAST alone rounds in PostgreSQL

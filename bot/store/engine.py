@@ -202,6 +202,10 @@ class SQLStore(Store):
 
     # operator actions ------------------------------------------------------------------
     def forget_user(self, platform: str, user: str) -> int:
+        # A triage answered a moment ago may still be in the writer's queue: let it land
+        # first, or "forget me" right after a triage deletes 0 records and the record
+        # arrives afterwards (the tombstone would stop it, but the count would be wrong).
+        self.flush(5.0)
         with self._op("forget_user") as conn, self._tx(conn, write=True):
             return self.sql.forget(conn, ForgetRequest(platform, user, time.time()))
 

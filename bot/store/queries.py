@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import math
 
 from .dialect import Dialect
 from .records import CATEGORIES, Disagreement, Feedback, FeedbackStats, ForgetRequest, Stats, TriageRecord
@@ -22,6 +23,7 @@ _RECORD_COLS = ", ".join(f"r.{c}" for c in COLUMNS)
 # Feedback agrees with a triage when the person said "right" or picked the category given:
 # the one definition every report uses.
 AGREES = "(f.choice = 'right' OR f.choice = r.category)"
+_WEEK = 7 * 86400.0
 
 
 def user_hash(user: str) -> str:
@@ -47,14 +49,17 @@ class Queries:
             "ON CONFLICT (record_id) DO NOTHING"
         )
         self.upsert_feedback = q(
-            "INSERT INTO feedback (record_id, user_id, choice, ts) "
-            f"SELECT CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS {f}) "
+            "INSERT INTO feedback (record_id, user_id, choice, ts, text) "
+            f"SELECT CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS {f}), CAST(? AS TEXT) "
             "WHERE EXISTS (SELECT 1 FROM triage_records WHERE record_id = ?) "
             "AND NOT EXISTS (SELECT 1 FROM forgotten_users f JOIN triage_records r "
             "ON r.platform = f.platform WHERE r.record_id = ? AND f.user_hash = ? "
             "AND f.forgotten_at >= ?) "
-            "ON CONFLICT (record_id, user_id) DO UPDATE SET choice = excluded.choice, "
-            "ts = excluded.ts WHERE excluded.ts >= feedback.ts"
+            "ON CONFLICT (record_id, user_id) DO UPDATE SET choice = excluded.choice, ts = excluded.ts, "
+            # a kept text stays through a change of mind between categories, not through "right"
+            "text = CASE WHEN excluded.choice = 'right' THEN NULL "
+            "ELSE COALESCE(excluded.text, feedback.text) END "
+            "WHERE excluded.ts >= feedback.ts"
         )
         self.claim = q("INSERT INTO processed_events (platform, event_id, claimed_at) "
                        "VALUES (?, ?, ?) ON CONFLICT (platform, event_id) DO NOTHING")
@@ -84,7 +89,7 @@ class Queries:
     def feedback_row(self, fb: Feedback) -> tuple:
         s = self.d.str
         return (
-            s(fb.record_id), s(fb.user), fb.choice, float(fb.ts),
+            s(fb.record_id), s(fb.user), fb.choice, float(fb.ts), s(fb.text),
             s(fb.record_id),  # EXISTS record
             s(fb.record_id), user_hash(fb.user), float(fb.ts),  # tombstone
         )
@@ -124,11 +129,11 @@ class Queries:
             by_cat[cat] = int(n)
         topics = [(t, int(n)) for t, n in conn.execute(self.d.topic_counts_sql("topics"), (*window, top))]
         pitfalls = [(t, int(n)) for t, n in conn.execute(self.d.topic_counts_sql("pitfalls"), (*window, top))]
-        weeks: dict[str, dict[str, int]] = {}
+        weeks: dict[int, dict[str, int]] = {}
         for week, cat, n in conn.execute(q(
                 f"SELECT {self.d.week_sql()} AS week, category, COUNT(*) FROM triage_records "
-                "WHERE ts >= ? AND ts < ? GROUP BY 1, 2"), window):
-            weeks.setdefault(week, {})[cat] = int(n)
+                "WHERE ts >= ? AND ts < ? GROUP BY 1, 2"), (until, *window)):
+            weeks.setdefault(int(week), {})[cat] = int(n)
         fb_total, fb_agree = conn.execute(q(
             f"SELECT COUNT(*), COALESCE(SUM(CASE WHEN {AGREES} THEN 1 ELSE 0 END), 0) FROM feedback f "
             "JOIN triage_records r ON r.record_id = f.record_id WHERE r.ts >= ? AND r.ts < ?"), window).fetchone()
@@ -151,14 +156,14 @@ class Queries:
 
     def disagreements(self, conn, since: float, limit: int) -> list[Disagreement]:
         rows = conn.execute(self.d.q(
-            f"SELECT {_RECORD_COLS}, f.user_id, f.choice, f.ts FROM feedback f "
+            f"SELECT {_RECORD_COLS}, f.user_id, f.choice, f.ts, f.text FROM feedback f "
             "JOIN triage_records r ON r.record_id = f.record_id "
             f"WHERE f.ts >= ? AND NOT {AGREES} "
             "ORDER BY f.ts DESC, r.record_id LIMIT ?"), (since, int(limit))).fetchall()
         out = []
         for row in rows:
             rec = self.row_record(row)
-            fb = Feedback(record_id=rec.record_id, user=row[15], choice=row[16], ts=row[17])
+            fb = Feedback(record_id=rec.record_id, user=row[15], choice=row[16], ts=row[17], text=row[18])
             out.append(Disagreement(record=rec, feedback=fb))
         return out
 
@@ -168,23 +173,23 @@ class Queries:
         return None if row is None else self.row_record(row)
 
 
-def fill_weeks(weeks: dict[str, dict[str, int]], since: float, until: float,
+def fill_weeks(weeks: dict[int, dict[str, int]], since: float, until: float,
                max_weeks: int = 520) -> list[tuple[str, dict[str, int]]]:
-    """Every week of the window, oldest first, zero-filled (capped for all-time windows)."""
+    """Every 7-day bucket of the window, oldest first, zero-filled, keyed by the date its
+    first day falls on (the oldest is cut at `since`). Bucket i ends i weeks before `until`,
+    so a 30-day window has 5 rows and 90 days 13; an all-time window starts at the oldest
+    bucket with data instead of 1970."""
     if until <= since:
         return []
-    since = max(since, 0.0)
-    first, last = week_start(since), week_start(max(since, until - 1e-3))
-    if (last - first).days // 7 + 1 > max_weeks:
+    count = math.ceil((until - max(since, 0.0)) / _WEEK)
+    if count > max_weeks:
         if not weeks:
             return []
-        first = max(first, min(dt.date.fromisoformat(w) for w in weeks))
+        count = max(weeks) + 1
     out = []
-    day = first
-    while day <= last:
-        key = day.isoformat()
+    for i in reversed(range(count)):
+        start = max(since, until - (i + 1) * _WEEK)
         counts = {c: 0 for c in CATEGORIES}
-        counts.update(weeks.get(key, {}))
-        out.append((key, counts))
-        day += dt.timedelta(days=7)
+        counts.update(weeks.get(i, {}))
+        out.append((dt.datetime.fromtimestamp(start, dt.timezone.utc).date().isoformat(), counts))
     return out

@@ -76,13 +76,20 @@ class Feedback:
     user: str
     choice: str  # one of FEEDBACK_CHOICES
     ts: float
+    # The rated message, only when its author disagreed and agreed to keep it for the
+    # moderators. None keeps what an earlier answer kept (a "right" drops it).
+    text: str | None = None
 
     def to_dict(self) -> dict:
-        return {"record_id": self.record_id, "user": self.user, "choice": self.choice, "ts": self.ts}
+        d = {"record_id": self.record_id, "user": self.user, "choice": self.choice, "ts": self.ts}
+        if self.text is not None:  # journals written before kept texts stay readable both ways
+            d["text"] = self.text
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "Feedback":
-        return cls(record_id=str(d["record_id"]), user=str(d["user"]), choice=str(d["choice"]), ts=float(d["ts"]))
+        return cls(record_id=str(d["record_id"]), user=str(d["user"]), choice=str(d["choice"]), ts=float(d["ts"]),
+                   text=None if d.get("text") is None else str(d["text"]))
 
 
 @dataclass(frozen=True)
@@ -114,7 +121,8 @@ class Stats:
     by_category: dict[str, int]
     top_topics: list[tuple[str, int]]
     top_pitfalls: list[tuple[str, int]]
-    # (ISO date of the Monday starting the week, UTC; {category: count}), oldest first, gaps filled.
+    # (ISO date (UTC) the 7-day bucket starts on; {category: count}), oldest first, gaps
+    # filled; the buckets end at `until`, so the rows match the window.
     weekly: list[tuple[str, dict[str, int]]]
     feedback_total: int
     feedback_agree: int

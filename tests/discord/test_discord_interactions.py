@@ -98,7 +98,7 @@ def test_moderator_commands_check_the_configured_role_ids(env):
         # a disagreement to export, then the export as a moderator (nested subcommand group)
         cb = await answer(fake, ask(w, "the chatbot made up a citation"))
         click = await answer(fake, w.button_click(f"triage:fb:{record_id_of(cb)}:societal"))
-        assert click.content == "Thanks, recorded: should be societal."
+        assert click.content.startswith("Thanks, recorded: should be societal.")  # then: may I keep it?
         env.service.store.flush()  # the store writes in the background
         export = w.slash("triage", [P.subcommand_group("feedback", P.subcommand("export"))], user_id=w.moderator_id)
         out = await answer(fake, export)

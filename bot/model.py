@@ -71,6 +71,7 @@ class Model:
         cat_words = self.words_w[:, : self._k]
         self._push = np.ascontiguousarray(cat_words - cat_words.mean(axis=1, keepdims=True))  # towards k vs the rest
         self._sparse_rows = self.stack_sparse.tolist()
+        self._dense_rows = self.stack_dense.tolist()
         self._stack_b = self.stack_b.tolist()
 
     # Small vectors (4 classes, 6 pitfall ids) are handled as Python lists: numpy's fixed
@@ -136,7 +137,9 @@ class Model:
     def decide(self, f: Features, knowledge, explain: bool = True) -> Decision:
         idx, vals, firsts, wl, h = self._heads(f)
         log_p1 = self._views(wl, h)
-        probs = self._calibrated(self._stack_logits(log_p1, f.rule_dense(), f.rule_keys()))
+        dense = f.rule_dense()
+        logits = self._stack_logits(log_p1, dense, f.rule_keys())
+        probs = self._calibrated(logits)
         k = max(range(len(probs)), key=probs.__getitem__)
         abstained = False
         if LABELS[k] != "unclear" and probs[k] < self.abstain_below:
@@ -147,7 +150,7 @@ class Model:
         words: tuple[str, ...] = ()
         closest = None
         if explain:
-            reasons = self._reasons(f, knowledge, log_p1, k, probs[k])
+            reasons = self._reasons(f, knowledge, dense, logits, k, probs[k])
             words = self._words(f, idx, vals, firsts, k)
             closest = self._closest(f.embedding, k)
         return Decision(
@@ -162,23 +165,32 @@ class Model:
         best = max(range(1, len(p)), key=p.__getitem__)
         return (self.pitfall_ids[best],) if p[best] >= self.pit_threshold else ()
 
-    def _reasons(self, f: Features, knowledge, log_p1, k: int, p_k: float) -> tuple[Signal, ...]:
+    def _reasons(self, f: Features, knowledge, dense, logits, k: int, p_k: float) -> tuple[Signal, ...]:
         """Rule hits shown as reasons: on the decided side, and ones whose removal would
         lower the decided class's probability. A rule that misfired in context ("buying"
-        read as an agent's action in a message about lunch) is then not offered as a why."""
+        read as an agent's action in a message about lunch) is then not offered as a why.
+
+        Stage 2 is linear, so the logits without a hit are the full logits minus that hit's
+        share: its own weight row and the change it makes to the dense rule features."""
         label = LABELS[k]
         if label == "unclear" or not f.rules.signals:
             return ()
         allowed = {"technical": ("technical", "both"), "societal": ("societal", "both")}.get(label, LABELS[:3])
-        candidates = [s for s in f.rules.signals if s.category in allowed]
-        if not candidates:
-            return ()
-        keys = f.rule_keys()
+        offset = 2 * self._k  # the dense rule features follow both views' log-probabilities
         out = []
-        for s in candidates:
-            own = f"rule:{s.rule_id}"
-            logits = self._stack_logits(log_p1, rule_dense(without(knowledge, f.rules, s), len(f.tokens.words)), [x for x in keys if x != own])
-            if self._calibrated(logits)[k] < p_k:
+        for s in f.rules.signals:
+            if s.category not in allowed:
+                continue
+            without_hit = list(logits)
+            row = self.stack_keys.get(f"rule:{s.rule_id}")
+            if row is not None:
+                without_hit = [x - w for x, w in zip(without_hit, self._sparse_rows[row])]
+            changed = rule_dense(without(knowledge, f.rules, s), len(f.tokens.words))
+            for j, (before, after) in enumerate(zip(dense, changed)):
+                if before != after:
+                    w = self._dense_rows[offset + j]
+                    without_hit = [x - (before - after) * wi for x, wi in zip(without_hit, w)]
+            if self._calibrated(without_hit)[k] < p_k:
                 out.append(s)
         return tuple(out)
 

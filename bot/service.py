@@ -24,18 +24,11 @@ from .messages import ACTION, Attachment, Chart, Incoming, Limits, Outgoing
 from .reload import KnowledgeHolder
 from .render import plain, plain_details, split_text
 from .smalltalk import is_small_talk
-from .store import FEEDBACK_CHOICES, Feedback, Store, StoreUnavailable, TriageRecord
+from .vocabulary import EXPORT_LABELS, FEEDBACK_CHOICES, FEEDBACK_LABELS
+from .store import Feedback, Store, StoreUnavailable, TriageRecord
 
 log = logging.getLogger("bot.service")
 
-FEEDBACK_LABELS = {
-    "right": "right",
-    "technical": "should be technical",
-    "societal": "should be societal",
-    "both": "should be both",
-    "not-governance": "not a governance concern",
-}
-_EXPORT_LABEL = {"technical": "technical", "societal": "societal", "both": "both", "not-governance": "unclear"}
 _PURGE_EVERY_S = 3600.0
 RATE_NOTICE_EVERY_S = 30.0
 _PRIVATE_HEALTH = {"location", "spool_dir", "last_error"}
@@ -206,7 +199,7 @@ class Service:
         ]
         without_text = exported = 0
         for d in items:
-            label = _EXPORT_LABEL.get(d.feedback.choice)
+            label = EXPORT_LABELS.get(d.feedback.choice)
             if label is None:
                 continue
             rec = d.record

@@ -19,6 +19,7 @@ import discord
 from bot.messages import Chart
 from bot.reply import Reply
 from bot.render import sections
+from bot.vocabulary import CATEGORY_TABLE, int_colour
 
 CONTENT = 2000
 TITLE = 256
@@ -32,13 +33,8 @@ TOTAL = 6000
 ELLIPSIS = "…"
 SHORTENED = "Shortened to fit Discord's limits."
 
-# One colour per category, the same palette as the PNG charts (bot.chart.PALETTE).
-COLOURS = {
-    "technical": 0x3478F6,
-    "societal": 0xE67E22,
-    "both": 0x8E44AD,
-    "unclear": 0x95A5A6,
-}
+# One colour per category, the same palette as the PNG charts and the report (bot.vocabulary).
+COLOURS = {c.name: int_colour(c.rgb) for c in CATEGORY_TABLE}
 NEUTRAL = 0x5865F2  # Discord blurple: help, stats and other non-verdict answers
 
 MAX_NOTE_FIELDS = 3

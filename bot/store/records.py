@@ -3,9 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-PLATFORMS = ("console", "slack", "discord")
-CATEGORIES = ("technical", "societal", "both", "unclear")
-FEEDBACK_CHOICES = ("right", "technical", "societal", "both", "not-governance")
+from ..vocabulary import FEEDBACK_CHOICES, LABELS as CATEGORIES  # noqa: F401  (re-exported)
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,12 @@ orders it, so a moderator edit changes what users read without a code change.
 """
 from __future__ import annotations
 
-from .guidance import concept_sides, guidance_for
+from .guidance import MAX_READINGS, concept_sides, guidance_for
 from .knowledge import Knowledge
 from .reply import Link, Note, Reply
 from .verdict import Reason, Verdict, confidence_band
 
 MAX_WHY = 5
-MAX_READINGS = 2
 
 _REJECTED = {
     Reason.EMPTY: "There's no text here for me to triage.",

@@ -197,9 +197,5 @@ def chart_spec(chart: Chart, text: str, image: str | None = None) -> EmbedSpec:
     return EmbedSpec(title=chart.title, description=fence.format(body), footer=chart.footer, image=image).fit()
 
 
-def text_spec(title: str, text: str) -> EmbedSpec:
-    return EmbedSpec(title=title, description=text).fit()
-
-
 def content(text: str) -> str:
     return cut(defuse(text), CONTENT)

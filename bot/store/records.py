@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..vocabulary import FEEDBACK_CHOICES, LABELS as CATEGORIES  # noqa: F401  (re-exported)
+from ..vocabulary import FEEDBACK_CHOICES  # noqa: F401  (re-exported)
 
 
 @dataclass(frozen=True)
@@ -104,11 +104,6 @@ class ForgetRequest:
     @classmethod
     def from_dict(cls, d: dict) -> "ForgetRequest":
         return cls(platform=str(d["platform"]), user=str(d["user"]), ts=float(d["ts"]))
-
-
-def agrees(choice: str, category: str) -> bool:
-    """Feedback agrees with a record when the user said "right" or named the same category."""
-    return choice == "right" or choice == category
 
 
 @dataclass(frozen=True)

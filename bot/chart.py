@@ -8,10 +8,10 @@ from __future__ import annotations
 import io
 
 from .messages import Bar, Chart
+from .vocabulary import NEUTRAL_RGB, PALETTE
 
 BAR_WIDTH = 20
 FONT_SIZE = 13
-PALETTE = {"technical": (52, 120, 246), "societal": (230, 126, 34), "both": (142, 68, 173), "unclear": (149, 165, 166)}
 
 
 def _top(chart: Chart) -> int:
@@ -61,7 +61,7 @@ def png(chart: Chart, width: int = 720) -> bytes:
         for b in bars:
             _words(draw, (pad + 10, y + 4), b.label[:32], font, "black")
             length = max(1, int(bar_space * b.value / top)) if b.value else 0
-            colour = PALETTE.get(b.label, (52, 152, 219))
+            colour = PALETTE.get(b.label, NEUTRAL_RGB)
             if length:
                 draw.rectangle((label_w, y + 3, label_w + length, y + row - 5), fill=colour)
             draw.text((label_w + length + 6, y + 4), str(b.value), fill="black", font=font)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .vocabulary import FEEDBACK_CHOICES
+
 WINDOWS = {"7d": 7, "30d": 30, "90d": 90}
 MODERATOR_COMMANDS = frozenset({"reload", "feedback export"})
 
@@ -18,7 +20,7 @@ Commands:
   topics                  list the intersection topics and pitfalls
   reading <id>            readings for a category, topic or pitfall (e.g. reading algorithmic-bias)
   stats [7d|30d|90d]      what concerns have been raised, and how often my calls held up
-  feedback <id> <choice>  rate a triage: right, technical, societal, both, not-governance
+  feedback <id> <choice>  rate a triage: """ + ", ".join(FEEDBACK_CHOICES) + """
   forget me               delete every record of your triages and feedback
   reload                  reload the knowledge files (moderators)
   feedback export         disagreements as candidate examples (moderators)
@@ -66,7 +68,7 @@ def parse(text: str) -> Command:
         if len(parts) == 2:
             return Command("feedback", f"{parts[0]} {parts[1].lower()}")
         # "feedback <id>" with no choice (or too many words) is a mistyped command, not a concern
-        return Command("feedback", rest, "use: feedback <record id> <right|technical|societal|both|not-governance>")
+        return Command("feedback", rest, f"use: feedback <record id> <{'|'.join(FEEDBACK_CHOICES)}>")
     if head == "triage":
         return Command("triage", rest) if rest else Command("help", "", "triage needs a concern to look at")
     return Command("triage", stripped)

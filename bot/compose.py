@@ -5,17 +5,16 @@ orders it, so a moderator edit changes what users read without a code change.
 """
 from __future__ import annotations
 
-from .guidance import concept_sides, guidance_for
+from .guidance import MAX_READINGS, concept_sides, guidance_for
 from .knowledge import Knowledge
 from .reply import Link, Note, Reply
-from .verdict import Verdict, confidence_band
+from .verdict import Reason, Verdict, confidence_band
 
 MAX_WHY = 5
-MAX_READINGS = 2
 
 _REJECTED = {
-    "empty": "There's no text here for me to triage.",
-    "binary": "This looks like binary data rather than text, so I can't triage it.",
+    Reason.EMPTY: "There's no text here for me to triage.",
+    Reason.BINARY: "This looks like binary data rather than text, so I can't triage it.",
 }
 PLACING_QUESTION = (
     "To place it: is the worry that the AI system doesn't behave as intended (wrong, harmful or "

@@ -6,10 +6,40 @@ platform-specific crosses this line, which is what keeps each adapter thin.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from .reply import Reply
 
-MENTION, DM, SLASH, ACTION, CONSOLE = "mention", "dm", "slash", "action", "console"
+
+
+class Via(StrEnum):
+    """How a message reached us. A `StrEnum`: members equal their strings and print as them."""
+
+    MENTION = "mention"
+    DM = "dm"
+    SLASH = "slash"
+    ACTION = "action"  # message shortcut / context menu
+    CONSOLE = "console"
+
+
+MENTION, DM, SLASH, ACTION, CONSOLE = Via
+
+
+class Kind(StrEnum):
+    """What an answer is, so a front end can pick its idiom (embed, Block Kit, a file)."""
+
+    TRIAGE = "triage"
+    HELP = "help"
+    TOPICS = "topics"
+    READING = "reading"
+    STATS = "stats"
+    NOTICE = "notice"
+    REFUSED = "refused"
+    RATE_LIMITED = "rate-limited"
+    EXPORT = "export"
+    FORGET = "forget"
+    SMALL_TALK = "small-talk"
+    DETAILS = "details"
 
 
 @dataclass(frozen=True)
@@ -26,7 +56,7 @@ class Incoming:
     channel: str
     user: str
     text: str
-    via: str  # mention | dm | slash | action (message shortcut / context menu) | console
+    via: Via | str  # a Via member (plain strings compare equal)
     thread: str | None = None
     user_roles: frozenset[str] = frozenset()  # Slack user-group ids, Discord role ids
     event_id: str | None = None
@@ -60,7 +90,7 @@ class Attachment:
 
 @dataclass(frozen=True)
 class Outgoing:
-    kind: str  # triage | help | topics | reading | stats | notice | refused | rate-limited | export | forget | small-talk | details
+    kind: Kind
     text: str  # the whole answer as plain text: the fallback every platform can show
     parts: tuple[str, ...] = ()  # `text` split to the platform's limit
     reply: Reply | None = None  # structured triage reply, for Block Kit and embeds

@@ -20,22 +20,16 @@ from .classify import triage
 from .compose import compose
 from .config import Config
 from .knowledge import did_you_mean
-from .messages import ACTION, Attachment, Chart, Incoming, Limits, Outgoing
+from .messages import ACTION, Attachment, Chart, Incoming, Kind, Limits, Outgoing
 from .reload import KnowledgeHolder
 from .render import plain, plain_details, split_text
 from .smalltalk import is_small_talk
-from .store import FEEDBACK_CHOICES, Feedback, Store, StoreUnavailable, TriageRecord
+from .verdict import REJECTED
+from .vocabulary import EXPORT_LABELS, FEEDBACK_CHOICES, FEEDBACK_LABELS
+from .store import Feedback, Store, StoreUnavailable, TriageRecord
 
 log = logging.getLogger("bot.service")
 
-FEEDBACK_LABELS = {
-    "right": "right",
-    "technical": "should be technical",
-    "societal": "should be societal",
-    "both": "should be both",
-    "not-governance": "not a governance concern",
-}
-_EXPORT_LABEL = {"technical": "technical", "societal": "societal", "both": "both", "not-governance": "unclear"}
 _PURGE_EVERY_S = 3600.0
 RATE_NOTICE_EVERY_S = 30.0
 _PRIVATE_HEALTH = {"location", "spool_dir", "last_error"}
@@ -79,24 +73,24 @@ class Service:
             if not self._should_notify_limit(msg.platform, msg.user):
                 return []  # told them recently; answering every extra message would be the flood
             wait = self.limiter.retry_after(msg.platform, msg.user)
-            return [self._out("rate-limited", f"You're sending requests faster than I can take them; please try again in about {max(1, round(wait))} seconds.", limits, private=True)]
+            return [self._out(Kind.RATE_LIMITED, f"You're sending requests faster than I can take them; please try again in about {max(1, round(wait))} seconds.", limits, private=True)]
         self._maybe_reload()
         self._maybe_purge()
         command = commands.Command("triage", msg.text) if msg.via == ACTION else commands.parse(msg.text)
         if command.problem:
-            return [self._out("help", f"{command.problem}.\n\n{commands.HELP}", limits, private=True)]
+            return [self._out(Kind.HELP, f"{command.problem}.\n\n{commands.HELP}", limits, private=True)]
         if command.name in commands.MODERATOR_COMMANDS and not self.config.roles.is_moderator(msg.platform, msg.user, msg.user_roles):
             log.warning("command refused", extra={"platform": msg.platform, "channel": msg.channel, "user": msg.user, "command": command.name})
-            return [self._out("refused", f"Sorry, `{command.name}` is for moderators only. If you think you should have it, ask an admin to add you to the moderators in the bot's config.", limits, private=True)]
+            return [self._out(Kind.REFUSED, f"Sorry, `{command.name}` is for moderators only. If you think you should have it, ask an admin to add you to the moderators in the bot's config.", limits, private=True)]
         if command.name == "stats" and not self._may_see_stats(msg):
             log.warning("command refused", extra={"platform": msg.platform, "channel": msg.channel, "user": msg.user, "command": "stats"})
-            return [self._out("refused", "Sorry, stats are for ethics leads and moderators here. Ask an admin if you need them.", limits, private=True)]
+            return [self._out(Kind.REFUSED, "Sorry, stats are for ethics leads and moderators here. Ask an admin if you need them.", limits, private=True)]
         handler = getattr(self, "_cmd_" + command.name.replace(" ", "_"))
         try:
             return [handler(msg, command.arg, limits)]
         except StoreUnavailable:  # stats, exports: operator reads that need the database now
             log.warning("command needs the store, which is unavailable", extra={"platform": msg.platform, "command": command.name})
-            return [self._out("notice", f"The record store is unavailable right now, so `{command.name}` can't run. Triage still works; please try again in a few minutes.", limits, private=True)]
+            return [self._out(Kind.NOTICE, f"The record store is unavailable right now, so `{command.name}` can't run. Triage still works; please try again in a few minutes.", limits, private=True)]
 
     # -- commands -------------------------------------------------------------------------
 
@@ -106,11 +100,11 @@ class Service:
         verdict = triage(knowledge, text)
         if is_small_talk(text, verdict):  # "hi", "thanks!": a hint, not a record nor a stat
             log.info("small talk", extra={"platform": msg.platform, "channel": msg.channel, "event_id": msg.event_id})
-            return self._out("small-talk", smalltalk.HINT, limits)
+            return self._out(Kind.SMALL_TALK, smalltalk.HINT, limits)
         reply = compose(knowledge, verdict)
         latency_ms = (time.perf_counter() - started) * 1000
         record_id = None
-        if verdict.reason not in ("empty", "binary"):  # nothing to classify: answered, not recorded
+        if verdict.reason not in REJECTED:  # nothing to classify: answered, not recorded
             record_id = new_record_id()
             self._remember_asker(record_id, msg.platform, msg.user)
             self._remember_reply(record_id, reply)
@@ -129,10 +123,10 @@ class Service:
             "signals": [s.rule_id for s in verdict.signals], "pitfalls": list(verdict.pitfalls),
             "latency_ms": round(latency_ms, 3), "knowledge": knowledge.version,
         })  # fmt: skip
-        return self._out("triage", plain(reply), limits, reply=reply, record_id=record_id)
+        return self._out(Kind.TRIAGE, plain(reply), limits, reply=reply, record_id=record_id)
 
     def _cmd_help(self, msg: Incoming, arg: str, limits: Limits) -> Outgoing:
-        return self._out("help", commands.HELP, limits)
+        return self._out(Kind.HELP, commands.HELP, limits)
 
     def _cmd_topics(self, msg: Incoming, arg: str, limits: Limits) -> Outgoing:
         k = self.holder.current
@@ -142,26 +136,26 @@ class Service:
         lines += [f"  {p.id}: {p.title}. {p.explanation}" for p in k.pitfalls.values()]
         lines += ["", "Categories: " + ", ".join(f"{c.id} ({c.title})" for c in k.categories.values())]
         lines += ["Try `reading <id>` for further reading on any of them."]
-        return self._out("topics", "\n".join(lines), limits)
+        return self._out(Kind.TOPICS, "\n".join(lines), limits)
 
     def _cmd_reading(self, msg: Incoming, arg: str, limits: Limits) -> Outgoing:
         k = self.holder.current
         entry = k.categories.get(arg) or k.topics.get(arg) or k.pitfalls.get(arg)
         if entry is None:
             known = list(k.categories) + list(k.topics) + list(k.pitfalls)
-            return self._out("help", f"I don't know '{arg}'{did_you_mean(arg, known)}. Known ids: {', '.join(known)}.", limits, private=True)
+            return self._out(Kind.HELP, f"I don't know '{arg}'{did_you_mean(arg, known)}. Known ids: {', '.join(known)}.", limits, private=True)
         lines = [f"Further reading on {entry.title}:"]
         for rid in entry.readings:
             r = k.readings.get(rid)
             if r:
                 lines.append(f"  - {r.title}: {r.url}" + (f"\n    {r.summary}" if r.summary else ""))
-        return self._out("reading", "\n".join(lines), limits)
+        return self._out(Kind.READING, "\n".join(lines), limits)
 
     def _cmd_stats(self, msg: Incoming, window: str, limits: Limits) -> Outgoing:
         if self.store is None:
-            return self._out("notice", "Stats need a record store, and this bot runs without one.", limits)
+            return self._out(Kind.NOTICE, "Stats need a record store, and this bot runs without one.", limits)
         chart = self.stats_chart(commands.WINDOWS[window])
-        return self._out("stats", text_bars(chart), limits, chart=chart)
+        return self._out(Kind.STATS, text_bars(chart), limits, chart=chart)
 
     def stats_chart(self, days: int) -> Chart:
         self.store.flush(2.0)  # include what this process just recorded
@@ -183,16 +177,16 @@ class Service:
     def _cmd_reload(self, msg: Incoming, arg: str, limits: Limits) -> Outgoing:
         event = self.holder.reload()
         log.info("reload requested", extra={"platform": msg.platform, "user": msg.user, "ok": event.ok, "version": event.version})
-        return self._out("notice", event.describe(), limits, private=True)
+        return self._out(Kind.NOTICE, event.describe(), limits, private=True)
 
     def _cmd_feedback_export(self, msg: Incoming, arg: str, limits: Limits) -> Outgoing:
         if self.store is None:
-            return self._out("notice", "There is no record store, so there is no feedback to export.", limits, private=True)
+            return self._out(Kind.NOTICE, "There is no record store, so there is no feedback to export.", limits, private=True)
         content, count, without_text = self.export_feedback()
         note = f"{count} disagreement(s) exported as candidate examples."
         if without_text:
             note += f" {without_text} of them have no stored text (store_text is off and the person did not say yes to keeping it), so they appear as comments."
-        return self._out("export", note, limits, private=True,
+        return self._out(Kind.EXPORT, note, limits, private=True,
                          attachment=Attachment("feedback-examples.yaml", content.encode(), "application/yaml"))  # fmt: skip
 
     def export_feedback(self, since: float | None = None) -> tuple[str, int, int]:
@@ -206,7 +200,7 @@ class Service:
         ]
         without_text = exported = 0
         for d in items:
-            label = _EXPORT_LABEL.get(d.feedback.choice)
+            label = EXPORT_LABELS.get(d.feedback.choice)
             if label is None:
                 continue
             rec = d.record
@@ -229,17 +223,17 @@ class Service:
 
     def _cmd_forget_me(self, msg: Incoming, arg: str, limits: Limits) -> Outgoing:
         if self.store is None:
-            return self._out("forget", "I keep no records here, so there is nothing to delete.", limits, private=True)
+            return self._out(Kind.FORGET, "I keep no records here, so there is nothing to delete.", limits, private=True)
         try:
             count = self.store.forget_user(msg.platform, msg.user)
         except StoreUnavailable:  # a deletion request must not fail in silence: keep it on disk
             self.store.forget_later(msg.platform, msg.user)
             log.warning("forget me queued: store unavailable", extra={"platform": msg.platform, "user": msg.user})
-            return self._out("forget", "The record store is unavailable right now, so I can't delete your records this minute. "
+            return self._out(Kind.FORGET, "The record store is unavailable right now, so I can't delete your records this minute. "
                              "Your request is saved and will be carried out as soon as the store is back: everything I "
                              "recorded of you up to now will be deleted.", limits, private=True)  # fmt: skip
         log.info("forget me", extra={"platform": msg.platform, "user": msg.user, "deleted": count})
-        return self._out("forget", f"Done: I deleted {count} record(s) of your triages and feedback.", limits, private=True)
+        return self._out(Kind.FORGET, f"Done: I deleted {count} record(s) of your triages and feedback.", limits, private=True)
 
     # -- feedback buttons -----------------------------------------------------------------
 
@@ -248,24 +242,24 @@ class Service:
         """Feedback from the person who asked, or from a moderator: a rating button sits
         under answers others can see, and ratings steer the knowledge."""
         if choice not in FEEDBACK_CHOICES:
-            return self._out("help", f"'{choice}' is not a feedback choice; use one of: {', '.join(FEEDBACK_CHOICES)}.", limits, private=True)
+            return self._out(Kind.HELP, f"'{choice}' is not a feedback choice; use one of: {', '.join(FEEDBACK_CHOICES)}.", limits, private=True)
         if self.store is None:
-            return self._out("notice", "Thanks! (No record store is configured, so feedback isn't kept.)", limits, private=True)
+            return self._out(Kind.NOTICE, "Thanks! (No record store is configured, so feedback isn't kept.)", limits, private=True)
         if not self.config.roles.is_moderator(platform, user, roles):
             try:
                 asker = self._asker(record_id)
             except StoreUnavailable:
-                return self._out("notice", "I can't check that triage right now: the record store is unavailable. Please try again in a few minutes.", limits, private=True)
+                return self._out(Kind.NOTICE, "I can't check that triage right now: the record store is unavailable. Please try again in a few minutes.", limits, private=True)
             if asker is not None and asker != (platform, user):
                 log.info("feedback refused", extra={"platform": platform, "record": record_id})
-                return self._out("refused", "Only the person who asked for this triage (or a moderator) can rate it.", limits, private=True)
+                return self._out(Kind.REFUSED, "Only the person who asked for this triage (or a moderator) can rate it.", limits, private=True)
         if not self.store.add_feedback(Feedback(record_id, user, choice, self.clock())):
-            return self._out("notice", "I couldn't find that triage any more (it may have been deleted or not saved yet).", limits, private=True)
+            return self._out(Kind.NOTICE, "I couldn't find that triage any more (it may have been deleted or not saved yet).", limits, private=True)
         log.info("feedback", extra={"platform": platform, "record": record_id, "choice": choice})
         extra = {"choice": choice}
         if choice != "right" and self._asked_by(record_id, platform, user) and self._pending_texts.has(record_id):
             extra.update(keep=keep.QUESTION, record=record_id)  # the front end asks yes/no, default no
-        return self._out("notice", f"Thanks, recorded: {FEEDBACK_LABELS[choice]}.", limits, private=True, extra=extra)
+        return self._out(Kind.NOTICE, f"Thanks, recorded: {FEEDBACK_LABELS[choice]}.", limits, private=True, extra=extra)
 
     def keep_text(self, platform: str, user: str, record_id: str, choice: str, yes: bool,
                   limits: Limits = Limits()) -> Outgoing:
@@ -274,14 +268,14 @@ class Service:
         if not yes or not mine or choice not in FEEDBACK_CHOICES or choice == "right":
             if mine:
                 self._pending_texts.take(record_id)  # a no: drop the text now, not when it ages out
-            return self._out("notice", keep.NOT_KEPT, limits, private=True)
+            return self._out(Kind.NOTICE, keep.NOT_KEPT, limits, private=True)
         text = self._pending_texts.take(record_id)
         if text is None or self.store is None:
-            return self._out("notice", keep.GONE, limits, private=True)
+            return self._out(Kind.NOTICE, keep.GONE, limits, private=True)
         if not self.store.add_feedback(Feedback(record_id, user, choice, self.clock(), text=text)):
-            return self._out("notice", keep.GONE, limits, private=True)
+            return self._out(Kind.NOTICE, keep.GONE, limits, private=True)
         log.info("feedback text kept", extra={"platform": platform, "record": record_id, "choice": choice})
-        return self._out("notice", keep.KEPT, limits, private=True, extra={"kept": True})
+        return self._out(Kind.NOTICE, keep.KEPT, limits, private=True, extra={"kept": True})
 
     def _asked_by(self, record_id: str, platform: str, user: str) -> bool:
         with self._lock:
@@ -293,8 +287,8 @@ class Service:
         with self._lock:
             reply = self._recent.get(record_id)
         if reply is None:
-            return self._out("notice", "Sorry, I no longer have the details of that reply; please ask again.", limits, private=True)
-        return self._out("details", plain_details(reply), limits, private=True)
+            return self._out(Kind.NOTICE, "Sorry, I no longer have the details of that reply; please ask again.", limits, private=True)
+        return self._out(Kind.DETAILS, plain_details(reply), limits, private=True)
 
     def _remember_reply(self, record_id: str, reply) -> None:
         with self._lock:
@@ -409,7 +403,7 @@ class Service:
         except Exception:  # the store logs its own errors; purging again in an hour is fine
             log.warning("retention purge failed", exc_info=True)
 
-    def _out(self, kind: str, text: str, limits: Limits, **fields) -> Outgoing:
+    def _out(self, kind: Kind, text: str, limits: Limits, **fields) -> Outgoing:
         return Outgoing(kind, text, split_text(text, limits.message_chars), **fields)
 
 

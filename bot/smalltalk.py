@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from .verdict import REJECTED
+
 HINT = ("Hi! Describe an AI concern in a sentence or two and I'll say whether it's technical, "
         "societal or both, and who to involve; `help` lists the commands.")
 MAX_WORDS = 8
@@ -27,7 +29,7 @@ _CLOCK = re.compile(r"^\d{1,2}([:.]\d{2})?(am|pm)?$")
 def is_small_talk(text: str, verdict) -> bool:
     """True for chatter the triage found nothing in: no rule fired and every word is
     everyday chat (greetings, thanks, scheduling)."""
-    if verdict.category != "unclear" or verdict.signals or verdict.reason in ("empty", "binary"):
+    if verdict.category != "unclear" or verdict.signals or verdict.reason in REJECTED:
         return False
     words = _WORD.findall(text.lower())
     if not words or len(words) > MAX_WORDS:

@@ -6,9 +6,9 @@ users trust a routing decision they can check.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-CATEGORIES = ("technical", "societal", "both")
-LABELS = CATEGORIES + ("unclear",)
+from .vocabulary import CATEGORIES, LABELS  # noqa: F401  (re-exported: the classifier's words)
 
 # What "high/medium/low confidence" means, in one place: the reply says the word, `eval`
 # reports how often each word was right. Confidences are calibrated probabilities.
@@ -52,6 +52,21 @@ class Signal:
         }
 
 
+class Reason(StrEnum):
+    """Why a verdict is unclear (NONE when it is not). Members equal their strings."""
+
+    NONE = ""
+    EMPTY = "empty"  # nothing to classify: answered, not recorded
+    BINARY = "binary"  # nothing to classify: answered, not recorded
+    NO_SIGNAL = "no-signal"
+    WEAK = "weak"
+    MODEL = "model"
+    ABSTAINED = "abstained"
+
+
+REJECTED = frozenset({Reason.EMPTY, Reason.BINARY})  # the text was not classified at all
+
+
 @dataclass(frozen=True)
 class Verdict:
     category: str  # technical | societal | both | unclear
@@ -62,7 +77,7 @@ class Verdict:
     readings: tuple[str, ...] = ()  # reading ids, most relevant first
     scores: dict = field(default_factory=dict)  # technical/societal/both evidence, for eval output
     notices: tuple[str, ...] = ()  # e.g. "read only the first 8,000 characters"
-    reason: str = ""  # why unclear: "empty", "binary", "no-signal", "weak", "model", "abstained"
+    reason: Reason = Reason.NONE  # why unclear; plain strings from the classifier become members
     # The learned decision's evidence (bot/model.py); signals above are every rule hit.
     reasons: tuple[Signal, ...] = ()  # the rule hits that support the call: shown as "why"
     decided_by: str = "rules"  # "model" | "rules"
@@ -70,6 +85,9 @@ class Verdict:
     probabilities: dict = field(default_factory=dict)
     words: tuple[str, ...] = ()  # words that pushed the learned part most towards the call
     closest: tuple[str, str] | None = None  # nearest curated example: (text, label)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", Reason(self.reason))
 
     def to_dict(self) -> dict:
         return {

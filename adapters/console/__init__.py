@@ -12,10 +12,12 @@ import sys
 
 from bot.messages import CONSOLE, SLASH, Incoming, Limits
 from bot.render import MORE_HINT, has_details, plain_details
+from bot.vocabulary import FEEDBACK_CHOICES
 
 BANNER = "Governance triage bot. Describe an AI concern, or type 'help'. 'quit' leaves."
 LIMITS = Limits(message_chars=100_000)  # a terminal has no message limit worth splitting for
 USER = "console-user"
+CHOICES = "|".join(FEEDBACK_CHOICES)
 FORGET_PROMPT = "This deletes every record of your console triages and feedback in the data directory. Delete them? [y/N] "
 
 
@@ -52,7 +54,7 @@ def run(args, build_service) -> int:
                     last = out.reply
                 if out.record_id:
                     more = f"; {MORE_HINT}" if out.reply is not None and has_details(out.reply) else ""
-                    print(f"(Was this right? `feedback {out.record_id} right|technical|societal|both|not-governance`{more})")
+                    print(f"(Was this right? `feedback {out.record_id} {CHOICES}`{more})")
                 if out.extra.get("keep"):  # a disagreeing rating: may the message be kept?
                     yes = _confirmed(interactive, f"{out.extra['keep']} [y/N] ")
                     print(service.keep_text("console", USER, out.extra["record"], out.extra["choice"], yes).text)

@@ -19,6 +19,7 @@ import discord
 from bot.messages import Chart
 from bot.reply import Reply
 from bot.render import sections
+from bot.vocabulary import CATEGORY_TABLE, int_colour
 
 CONTENT = 2000
 TITLE = 256
@@ -32,13 +33,8 @@ TOTAL = 6000
 ELLIPSIS = "…"
 SHORTENED = "Shortened to fit Discord's limits."
 
-# One colour per category, the same palette as the PNG charts (bot.chart.PALETTE).
-COLOURS = {
-    "technical": 0x3478F6,
-    "societal": 0xE67E22,
-    "both": 0x8E44AD,
-    "unclear": 0x95A5A6,
-}
+# One colour per category, the same palette as the PNG charts and the report (bot.vocabulary).
+COLOURS = {c.name: int_colour(c.rgb) for c in CATEGORY_TABLE}
 NEUTRAL = 0x5865F2  # Discord blurple: help, stats and other non-verdict answers
 
 MAX_NOTE_FIELDS = 3
@@ -199,10 +195,6 @@ def chart_spec(chart: Chart, text: str, image: str | None = None) -> EmbedSpec:
     fence = "```\n{}\n```"
     body = cut(text, DESCRIPTION - len(fence) + 2)
     return EmbedSpec(title=chart.title, description=fence.format(body), footer=chart.footer, image=image).fit()
-
-
-def text_spec(title: str, text: str) -> EmbedSpec:
-    return EmbedSpec(title=title, description=text).fit()
 
 
 def content(text: str) -> str:

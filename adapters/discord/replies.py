@@ -12,7 +12,7 @@ import discord
 
 from bot.chart import png
 from bot.commands import HELP
-from bot.messages import Outgoing
+from bot.messages import Kind, Outgoing
 
 from . import embeds as E
 from .views import keep_view, verdict_view
@@ -91,7 +91,7 @@ def render(out: Outgoing, *, public: bool = False, charts_as_png: bool = True) -
         return [Post(content=E.content(f"{out.text}\n\n{out.extra['keep']}"), private=True,
                      keep=(out.extra["record"], out.extra["choice"]))]
     parts = list(out.parts or (out.text,))
-    if out.kind == "help" and HELP in out.text:
+    if out.kind == Kind.HELP and HELP in out.text:
         parts = _discord_help(out.text, parts)
     if len(parts) > MAX_PARTS:
         # More than a few messages is a wall: the beginning as a message, the whole as a file.

@@ -11,22 +11,17 @@ import re
 
 import discord
 
-from bot.service import FEEDBACK_LABELS
-from bot.store import FEEDBACK_CHOICES
+from bot.vocabulary import FEEDBACK, FEEDBACK_CHOICES
 
 _RECORD = r"[0-9A-Za-z-]{1,64}"
 FEEDBACK_PREFIX = "triage:fb:"
 PUBLIC_PREFIX = "triage:pub:"
 MORE_PREFIX = "triage:more:"
 KEEP_PREFIX = "triage:keep:"
-_LABELS = {
-    "right": ("Right call", discord.ButtonStyle.success),
-    "technical": ("Should be technical", discord.ButtonStyle.secondary),
-    "societal": ("Should be societal", discord.ButtonStyle.secondary),
-    "both": ("Should be both", discord.ButtonStyle.secondary),
-    "not-governance": ("Not governance", discord.ButtonStyle.secondary),
+_LABELS = {  # agreeing is the green button; every correction looks alike
+    c.name: (c.long_button, discord.ButtonStyle.success if c.export is None else discord.ButtonStyle.secondary)
+    for c in FEEDBACK
 }
-assert set(_LABELS) == set(FEEDBACK_CHOICES) == set(FEEDBACK_LABELS), "feedback choices changed in bot/"
 
 
 def feedback_id(record_id: str, choice: str) -> str:

@@ -23,6 +23,7 @@ from bot.chart import text_bars
 from bot.messages import Outgoing
 from bot.render import has_details, plain, sections
 from bot.reply import Reply
+from bot.vocabulary import CATEGORY_TABLE, FEEDBACK
 
 from .text import chunks, cut, esc, link
 
@@ -35,19 +36,8 @@ MESSAGE_CHARS = 12000  # per message, well under what chat.postMessage accepts
 EXPORT_SECTIONS = 6
 MAX_MESSAGES = 5  # a response_url accepts five posts; more is never useful in chat
 
-CATEGORY_CUE = {
-    "technical": (":large_blue_circle:", "Technical safety"),
-    "societal": (":large_orange_circle:", "Societal safety"),
-    "both": (":large_purple_circle:", "Technical and societal"),
-    "unclear": (":white_circle:", "Unclear"),
-}
-FEEDBACK_BUTTONS = (
-    ("right", "Right call"),
-    ("technical", "Technical"),
-    ("societal", "Societal"),
-    ("both", "Both"),
-    ("not-governance", "Not governance"),
-)
+CATEGORY_CUE = {c.name: (c.emoji, c.title) for c in CATEGORY_TABLE}
+FEEDBACK_BUTTONS = tuple((c.name, c.button) for c in FEEDBACK)
 FEEDBACK_BLOCK, ACK_BLOCK, SHARE_BLOCK = "feedback", "feedback_ack", "share"
 
 

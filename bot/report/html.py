@@ -10,19 +10,13 @@ from __future__ import annotations
 
 from html import escape
 
-from ..chart import PALETTE
-from ..verdict import LABELS
+from ..vocabulary import CATEGORY_TABLE, LABELS, NEUTRAL_RGB, css_colour
 
-NAMES = {
-    "technical": "Technical safety",
-    "societal": "Societal safety",
-    "both": "Both",
-    "unclear": "Not a governance concern",
-}
+NAMES = {c.name: c.report_name for c in CATEGORY_TABLE}
 SKIP_NAMES = {"bot": "bots", "system": "system", "empty": "empty", "outside-dates": "outside the dates",
               "other-channel": "other channels"}
-COLOURS = {k: "#{:02x}{:02x}{:02x}".format(*v) for k, v in PALETTE.items()}
-NEUTRAL = "#3498db"
+COLOURS = {c.name: css_colour(c.rgb) for c in CATEGORY_TABLE}
+NEUTRAL = css_colour(NEUTRAL_RGB)
 CHANNELS_SHOWN = 12
 
 CSS = """

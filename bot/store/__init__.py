@@ -17,19 +17,17 @@ from pathlib import Path
 
 from .base import Store, StoreError, StoreUnavailable
 from .records import (
-    CATEGORIES,
     FEEDBACK_CHOICES,
     Disagreement,
     Feedback,
     FeedbackStats,
     Stats,
     TriageRecord,
-    agrees,
 )
 
 __all__ = [
-    "CATEGORIES", "FEEDBACK_CHOICES", "Disagreement", "Feedback", "FeedbackStats", "Stats",
-    "Store", "StoreError", "StoreUnavailable", "TriageRecord", "agrees", "default_data_dir",
+    "FEEDBACK_CHOICES", "Disagreement", "Feedback", "FeedbackStats", "Stats",
+    "Store", "StoreError", "StoreUnavailable", "TriageRecord", "default_data_dir",
     "is_postgres_url", "open_store",
 ]
 

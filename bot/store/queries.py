@@ -10,8 +10,9 @@ import hashlib
 import logging
 import math
 
+from ..vocabulary import LABELS
 from .dialect import Dialect
-from .records import CATEGORIES, Disagreement, Feedback, FeedbackStats, ForgetRequest, Stats, TriageRecord
+from .records import Disagreement, Feedback, FeedbackStats, ForgetRequest, Stats, TriageRecord
 
 log = logging.getLogger("bot.store")
 
@@ -123,7 +124,7 @@ class Queries:
     def stats(self, conn, since: float, until: float, top: int) -> Stats:
         q = self.d.q
         window = (since, until)
-        by_cat = {c: 0 for c in CATEGORIES}
+        by_cat = {c: 0 for c in LABELS}
         for cat, n in conn.execute(q("SELECT category, COUNT(*) FROM triage_records WHERE ts >= ? AND ts < ? "
                                      "GROUP BY category"), window):
             by_cat[cat] = int(n)
@@ -189,7 +190,7 @@ def fill_weeks(weeks: dict[int, dict[str, int]], since: float, until: float,
     out = []
     for i in reversed(range(count)):
         start = max(since, until - (i + 1) * _WEEK)
-        counts = {c: 0 for c in CATEGORIES}
+        counts = {c: 0 for c in LABELS}
         counts.update(weeks.get(i, {}))
         out.append((dt.datetime.fromtimestamp(start, dt.timezone.utc).date().isoformat(), counts))
     return out

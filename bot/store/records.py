@@ -3,9 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-PLATFORMS = ("console", "slack", "discord")
-CATEGORIES = ("technical", "societal", "both", "unclear")
-FEEDBACK_CHOICES = ("right", "technical", "societal", "both", "not-governance")
+from ..vocabulary import FEEDBACK_CHOICES  # noqa: F401  (re-exported)
 
 
 @dataclass(frozen=True)
@@ -106,11 +104,6 @@ class ForgetRequest:
     @classmethod
     def from_dict(cls, d: dict) -> "ForgetRequest":
         return cls(platform=str(d["platform"]), user=str(d["user"]), ts=float(d["ts"]))
-
-
-def agrees(choice: str, category: str) -> bool:
-    """Feedback agrees with a record when the user said "right" or named the same category."""
-    return choice == "right" or choice == category
 
 
 @dataclass(frozen=True)

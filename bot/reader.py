@@ -301,13 +301,17 @@ class Reader:
             if entry is not None:
                 yield entry
 
-    def _read_rules(self, value, line: int, section: str) -> None:
+    def _claimed_entries(self, value, line: int, section: str, kind: str, cls):
+        """The list's entries whose id is new, as (id, entry, "<kind> '<id>'"); keys checked against `cls`."""
         for e in self._list_entries(value, line, section):
             ident = e.get("id")
-            what = f"rule '{ident}'"
-            self.allowed(e, yaml_keys(Rule), what)
-            if not self.claim_id("rule", ident, e.line_of("id")):
-                continue
+            what = f"{kind} '{ident}'"
+            self.allowed(e, yaml_keys(cls), what)
+            if self.claim_id(kind, ident, e.line_of("id")):
+                yield ident, e, what
+
+    def _read_rules(self, value, line: int, section: str) -> None:
+        for ident, e, what in self._claimed_entries(value, line, section, "rule", Rule):
             category = self.text(e, "category", what)
             if category and category not in CATEGORIES:
                 self.error(e.line_of("category"), f"unknown category '{category}' in {what}{did_you_mean(category, CATEGORIES)}")
@@ -339,12 +343,7 @@ class Reader:
         return float(value)
 
     def _read_pitfall_rules(self, value, line: int, section: str) -> None:
-        for e in self._list_entries(value, line, section):
-            ident = e.get("id")
-            what = f"pitfall rule '{ident}'"
-            self.allowed(e, yaml_keys(PitfallRule), what)
-            if not self.claim_id("pitfall rule", ident, e.line_of("id")):
-                continue
+        for ident, e, what in self._claimed_entries(value, line, section, "pitfall rule", PitfallRule):
             pitfall = self.text(e, "pitfall", what)
             if pitfall:
                 self.refs.append(("pitfall", pitfall, self.file, e.line_of("pitfall")))

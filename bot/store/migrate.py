@@ -78,23 +78,34 @@ def _warn_if_newer(dialect: str, applied: set[int], known: list[Migration]) -> N
                     dialect, max(applied), newest)
 
 
+def _apply_pending(conn, dialect: str, migrations: list[Migration], run, mark: str) -> list[int]:
+    """Inside the caller's transaction: run each migration not yet in schema_version and
+    record it (`mark` is the driver's placeholder). Returns the versions applied."""
+    applied = {row[0] for row in conn.execute("SELECT version FROM schema_version")}
+    _warn_if_newer(dialect, applied, migrations)
+    done = []
+    for m in migrations:
+        if m.version in applied:
+            continue
+        run(m)
+        conn.execute(f"INSERT INTO schema_version (version, name, applied_at) VALUES ({mark}, {mark}, {mark})",
+                     (m.version, m.name, time.time()))
+        done.append(m.version)
+    return done
+
+
 def apply_sqlite(conn: sqlite3.Connection) -> list[int]:
     """conn must be in autocommit mode (isolation_level=None). Returns versions applied."""
     migrations = load("sqlite")
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.execute(SCHEMA_VERSION_DDL["sqlite"])
-        applied = {row[0] for row in conn.execute("SELECT version FROM schema_version")}
-        _warn_if_newer("sqlite", applied, migrations)
-        done = []
-        for m in migrations:
-            if m.version in applied:
-                continue
+
+        def run(m: Migration) -> None:
             for statement in split_sqlite(m.sql):
                 conn.execute(statement)
-            conn.execute("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
-                         (m.version, m.name, time.time()))
-            done.append(m.version)
+
+        done = _apply_pending(conn, "sqlite", migrations, run, "?")
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -122,16 +133,8 @@ def apply_postgres(conn, schema: str | None) -> list[int]:
         if schema:
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
         conn.execute(SCHEMA_VERSION_DDL["postgres"])
-        applied = {row[0] for row in conn.execute("SELECT version FROM schema_version")}
-        _warn_if_newer("postgres", applied, migrations)
-        done = []
-        for m in migrations:
-            if m.version in applied:
-                continue
-            conn.execute(m.sql.encode())  # no parameters: may hold several statements
-            conn.execute("INSERT INTO schema_version (version, name, applied_at) VALUES (%s, %s, %s)",
-                         (m.version, m.name, time.time()))
-            done.append(m.version)
+        # no parameters: one execute may hold several statements
+        done = _apply_pending(conn, "postgres", migrations, lambda m: conn.execute(m.sql.encode()), "%s")
     for v in done:
         log.info("postgres%s: applied migration %04d", f" ({schema})" if schema else "", v)
     return done

@@ -38,6 +38,15 @@ def _lock(fd: int, blocking: bool) -> bool:
         return False
 
 
+def _read_all(fd: int, path: Path) -> list[dict]:
+    """Every item in the (locked) file behind fd, read from its start."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return _parse(path, b"".join(chunks))
+
+
 def _parse(path: Path, data: bytes) -> list[dict]:
     items: list[dict] = []
     bad = 0
@@ -65,11 +74,7 @@ class OrphanSpool:
         self._fd = fd
 
     def read(self) -> list[dict]:
-        os.lseek(self._fd, 0, os.SEEK_SET)
-        chunks = []
-        while chunk := os.read(self._fd, 1 << 20):
-            chunks.append(chunk)
-        return _parse(self.path, b"".join(chunks))
+        return _read_all(self._fd, self.path)
 
     def remove(self) -> None:
         """Call only after the contents are committed."""
@@ -129,11 +134,7 @@ class Spool:
     def read(self) -> list[dict]:
         if self._fd < 0 or self.count == 0:
             return []
-        os.lseek(self._fd, 0, os.SEEK_SET)
-        chunks = []
-        while chunk := os.read(self._fd, 1 << 20):
-            chunks.append(chunk)
-        return _parse(self.path, b"".join(chunks))
+        return _read_all(self._fd, self.path)
 
     def clear(self) -> None:
         """Call only after everything read() returned is committed."""

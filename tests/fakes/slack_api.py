@@ -62,12 +62,22 @@ _SECRET_HEADERS = {"authorization", "cookie", "x-slack-signature"}
 _SECRET_PARAMS = {"token", "client_secret", "refresh_token", "code"}
 
 
+class _StartStop:
+    """A with-block runs start() on entry (its result is the `as` value) and stop() on exit."""
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
 # --------------------------------------------------------------------------------------
 # generic "serve an aiohttp Application on loopback in a background thread" helper
 # --------------------------------------------------------------------------------------
 
 
-class LoopbackServer:
+class LoopbackServer(_StartStop):
     """Serve an ``aiohttp.web.Application`` on ``127.0.0.1:<free port>`` in a thread.
 
     Used for the fake Slack API itself, and handy for serving the *app under test*
@@ -164,12 +174,6 @@ class LoopbackServer:
         self._thread.join(timeout)
         self._thread = None
 
-    def __enter__(self) -> "LoopbackServer":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
     # -- helpers -------------------------------------------------------------------
 
     @property
@@ -187,7 +191,7 @@ class LoopbackServer:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
 
-class BackgroundLoop:
+class BackgroundLoop(_StartStop):
     """An asyncio loop running in a daemon thread, for code under test that needs a
     long-lived loop (e.g. bolt's AsyncSocketModeHandler) while the test stays sync::
 
@@ -226,12 +230,6 @@ class BackgroundLoop:
             self._thread.join(timeout)
         if not self.loop.is_running():
             self.loop.close()
-
-    def __enter__(self) -> "BackgroundLoop":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
 
 # --------------------------------------------------------------------------------------
@@ -452,7 +450,7 @@ class _Canned:
     headers: Dict[str, str] = field(default_factory=dict)
 
 
-class FakeSlackAPI:
+class FakeSlackAPI(_StartStop):
     """A local fake Slack Web API.  Use as a context manager or start()/stop().
 
     >>> with FakeSlackAPI() as slack:
@@ -515,12 +513,6 @@ class FakeSlackAPI:
             except Exception:
                 pass
         self._server.stop()
-
-    def __enter__(self) -> "FakeSlackAPI":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
     # -- addresses -------------------------------------------------------------------
 

@@ -61,11 +61,11 @@ class Served:
         return get_json(self.server.url("/healthz"))
 
     def records(self) -> list[tuple]:
-        assert self.service.store.flush(5)
+        assert self.service.store.flush(30)
         return self._query("SELECT record_id, channel, user_id, event_id, category FROM triage_records")
 
     def feedback(self) -> list[tuple]:
-        assert self.service.store.flush(5)
+        assert self.service.store.flush(30)
         return self._query("SELECT record_id, user_id, choice FROM feedback")
 
     def _query(self, sql: str) -> list[tuple]:

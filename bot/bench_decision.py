@@ -39,14 +39,15 @@ def rules_path(knowledge: Knowledge, text: str):
     return evidence(knowledge, tokens, knowledge.matcher.match(tokens))
 
 
-def _each_once(fn, posts: list[str]) -> dict:
+def _times(fn, items) -> tuple[list[float], float]:
+    """Per-item timings in microseconds, each item once, and the wall time of the pass."""
     times = []
     start = time.perf_counter()
-    for p in posts:
+    for item in items:
         t0 = time.perf_counter_ns()
-        fn(p)
+        fn(item)
         times.append((time.perf_counter_ns() - t0) / 1000.0)
-    return summary(times, time.perf_counter() - start)
+    return times, time.perf_counter() - start
 
 
 def parts(knowledge: Knowledge, posts: list[str]) -> dict:
@@ -58,12 +59,7 @@ def parts(knowledge: Knowledge, posts: list[str]) -> dict:
     feats = [Features(t, e, ngrams(t), emb.encode_words(t.words)) for t, e in zip(tokens, evs)]
 
     def med(fn, items) -> float:
-        times = []
-        for item in items:
-            t0 = time.perf_counter_ns()
-            fn(item)
-            times.append((time.perf_counter_ns() - t0) / 1000.0)
-        return summary(times)["median_us"]
+        return summary(_times(fn, items)[0])["median_us"]
 
     out = {
         "normalise_tokenize_us": med(lambda p: tokenize(prepare(p).text), posts),
@@ -119,29 +115,22 @@ def run(knowledge: Knowledge, knowledge_dir: Path, warm: list[str], quick: bool)
     half = len(posts) // 2
     # Each post is seen once per path: the two halves go to the two paths in turn, so no
     # path profits from the other's caches on the same text.
-    combined = _each_once(lambda p: triage(knowledge, p), posts[:half])
-    rules_only = _each_once(lambda p: rules_path(knowledge, p), posts[half:])
-    combined_2 = _each_once(lambda p: triage(knowledge, p), posts[half:])
-    rules_2 = _each_once(lambda p: rules_path(knowledge, p), posts[:half])
+    passes = {"combined": [], "rules_only": []}
+    for name, fn, part in (
+        ("combined", lambda p: triage(knowledge, p), posts[:half]),
+        ("rules_only", lambda p: rules_path(knowledge, p), posts[half:]),
+        ("combined", lambda p: triage(knowledge, p), posts[half:]),
+        ("rules_only", lambda p: rules_path(knowledge, p), posts[:half]),
+    ):
+        passes[name].append(_times(fn, part))
+    result = {"posts": len(posts)}
+    for name, runs in passes.items():
+        result[name] = summary([t for times, _ in runs for t in times], sum(total for _, total in runs))
     return {
-        "posts": len(posts),
-        "combined": _merge(combined, combined_2),
-        "rules_only": _merge(rules_only, rules_2),
+        **result,
         "naive_partial_ratio": naive_baseline(knowledge, posts[:30]),
         "parts": parts(knowledge, posts),
         "load_train": load_and_train(knowledge_dir),
-    }
-
-
-def _merge(a: dict, b: dict) -> dict:
-    """Both halves' figures, weighted by count (medians of halves, not a re-sort: close
-    enough at these sizes, and it keeps each measurement a single pass)."""
-    n = a["messages"] + b["messages"]
-    return {
-        "messages": n,
-        "median_us": round((a["median_us"] * a["messages"] + b["median_us"] * b["messages"]) / n, 1),
-        "p99_us": max(a["p99_us"], b["p99_us"]),
-        "per_second": round((a["per_second"] * a["messages"] + b["per_second"] * b["messages"]) / n),
     }
 
 

@@ -14,10 +14,17 @@ from .verdict import Verdict
 
 
 def triage(knowledge: Knowledge, text: str | bytes, explain: bool = True) -> Verdict:
+    return triage_features(knowledge, text, explain)[0]
+
+
+def triage_features(knowledge: Knowledge, text: str | bytes, explain: bool = True) -> tuple[Verdict, Features | None]:
+    """The verdict and the features it was decided from (None for text refused as empty or
+    binary), for callers that look inside the decision, like `eval`'s ablation."""
     prepared = prepare(text)
     if prepared.rejected:
-        return Verdict("unclear", 1.0, notices=prepared.notices, reason=prepared.rejected)
-    return decide(knowledge, extract(knowledge, tokenize(prepared.text)), prepared.notices, explain)
+        return Verdict("unclear", 1.0, notices=prepared.notices, reason=prepared.rejected), None
+    f = extract(knowledge, tokenize(prepared.text))
+    return decide(knowledge, f, prepared.notices, explain), f
 
 
 def decide(knowledge: Knowledge, f: Features, notices: tuple[str, ...] = (), explain: bool = True) -> Verdict:

@@ -14,12 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .classify import decide
-from .features import extract
+from .classify import triage_features
 from .knowledge import Knowledge
 from .model import expected_calibration_error
-from .normalise import prepare, tokenize
-from .verdict import LABELS, Verdict, confidence_band
+from .verdict import Verdict, confidence_band
+from .vocabulary import LABELS
 
 ABLATION = ("rules only", "learned part only", "combined")
 
@@ -163,17 +162,10 @@ def evaluate(knowledge: Knowledge, items: list[Labeled], progress=None) -> EvalR
     result = EvalResult()
     model = knowledge.model
     for n, item in enumerate(items, 1):
-        prepared = prepare(item.text)
-        if prepared.rejected:
-            verdict = Verdict("unclear", 1.0, reason=prepared.rejected, rules_category="unclear")
-            learned = "unclear"
-        else:
-            f = extract(knowledge, tokenize(prepared.text))
-            verdict = decide(knowledge, f, prepared.notices, explain=False)
-            learned = LABELS[int(np.argmax(model.text_probabilities(f)))] if model else ""
+        verdict, f = triage_features(knowledge, item.text, explain=False)
         result.items.append((item, verdict))
         if model:
-            result.learned_only.append(learned)
+            result.learned_only.append(LABELS[int(np.argmax(model.text_probabilities(f)))] if f else "unclear")
         if progress:
             progress(n, len(items))
     return result

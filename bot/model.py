@@ -19,7 +19,8 @@ import numpy as np
 
 from .features import FUNCTION_WORDS, Features, rule_dense
 from .rules import without
-from .verdict import LABELS, Signal
+from .verdict import Signal
+from .vocabulary import LABELS
 
 MAX_WORDS = 3  # words shown as "pushed the decision most"
 

@@ -32,7 +32,7 @@ from .schema import (
     Topic,
     yaml_keys,
 )
-from .verdict import CATEGORIES, LABELS
+from .vocabulary import CATEGORIES, LABELS
 from .yamlfile import Problem, YList, YMap, content_version, describe_value, did_you_mean, good_url
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")

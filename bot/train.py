@@ -32,7 +32,7 @@ from .features import RULE_DENSE, extract
 from .schema import Knowledge
 from .model import Model
 from .normalise import prepare, tokenize
-from .verdict import LABELS
+from .vocabulary import LABELS
 
 SEED = 0
 FOLDS = 5

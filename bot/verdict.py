@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from .vocabulary import CATEGORIES, LABELS  # noqa: F401  (re-exported: the classifier's words)
 
 # What "high/medium/low confidence" means, in one place: the reply says the word, `eval`
 # reports how often each word was right. Confidences are calibrated probabilities.

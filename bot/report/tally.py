@@ -12,7 +12,7 @@ import heapq
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ..verdict import LABELS
+from ..vocabulary import LABELS
 
 EXAMPLES_PER_CATEGORY = 3
 TOP = 10

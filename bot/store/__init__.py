@@ -17,7 +17,6 @@ from pathlib import Path
 
 from .base import Store, StoreError, StoreUnavailable
 from .records import (
-    FEEDBACK_CHOICES,
     Disagreement,
     Feedback,
     FeedbackStats,
@@ -26,7 +25,7 @@ from .records import (
 )
 
 __all__ = [
-    "FEEDBACK_CHOICES", "Disagreement", "Feedback", "FeedbackStats", "Stats",
+    "Disagreement", "Feedback", "FeedbackStats", "Stats",
     "Store", "StoreError", "StoreUnavailable", "TriageRecord", "default_data_dir",
     "is_postgres_url", "open_store",
 ]

@@ -24,7 +24,8 @@ from .base import Store, StoreError, StoreUnavailable
 from .claims import LocalClaims
 from .dialect import Dialect
 from .queries import Queries
-from .records import FEEDBACK_CHOICES, Disagreement, Feedback, FeedbackStats, ForgetRequest, Stats, TriageRecord
+from ..vocabulary import FEEDBACK_CHOICES
+from .records import Disagreement, Feedback, FeedbackStats, ForgetRequest, Stats, TriageRecord
 from .writer import Breaker, Item, RateLimitedLog, Writer, describe
 
 log = logging.getLogger("bot.store")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..vocabulary import FEEDBACK_CHOICES  # noqa: F401  (re-exported)
 
 
 @dataclass(frozen=True)

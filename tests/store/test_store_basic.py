@@ -8,7 +8,8 @@ import uuid
 
 import pytest
 
-from bot.store import FEEDBACK_CHOICES, StoreError, default_data_dir, open_store
+from bot.store import StoreError, default_data_dir, open_store
+from bot.vocabulary import FEEDBACK_CHOICES
 from bot.store import migrate
 from store_helpers import fb, rec
 

@@ -108,6 +108,8 @@ class StaticEmbedding:
 def _bert_chunks(word: str) -> list[str]:
     """BertNormalizer + BertPreTokenizer on one word: lower-case, strip accents, then split
     punctuation and CJK ideographs into chunks of their own."""
+    if word.isascii() and word.isalnum():  # most chat words: nothing to strip or split
+        return [word.lower()]
     text = unicodedata.normalize("NFD", word.lower())
     chunks: list[str] = []
     current: list[str] = []

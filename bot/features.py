@@ -17,8 +17,8 @@ from .embedding import shared as shared_embedding
 from .schema import Knowledge
 from .normalise import Tokens
 from .rules import RuleEvidence, evidence
+from .vocabulary import CATEGORIES
 
-CATEGORIES = ("technical", "societal", "both")
 
 # The dense rule features, in column order. Weight sums are log-scaled: the second strong
 # rule adds less than the first.
@@ -78,18 +78,29 @@ def ngrams(tokens: Tokens) -> tuple[str, ...]:
 
 
 def rule_dense(ev: RuleEvidence, n_words: int) -> list[float]:
-    counts = {c: 0 for c in CATEGORIES}
-    negated = hedged = fuzzy = 0
+    """The RULE_DENSE values, in that order. Written out flat: the decision calls this once
+    per message and once more per rule hit it checks as a reason (model._reasons)."""
+    tech = soc = both = negated = hedged = fuzzy = 0
     for s in ev.signals:
-        counts[s.category] += 1
+        if s.category == "technical":
+            tech += 1
+        elif s.category == "societal":
+            soc += 1
+        else:
+            both += 1
         negated += s.negated
         hedged += s.hedged
         fuzzy += s.fuzzy
-    values = [math.log1p(ev.scores[c]) for c in CATEGORIES]
-    values += [math.log1p(counts[c]) for c in CATEGORIES]
-    values += [min(negated, 2) / 2, min(hedged, 2) / 2, min(fuzzy, 2) / 2]
-    values += [float(ev.ai_context), float(not ev.signals), float(bool(ev.pitfalls))]
-    values += [float(ev.category == c) for c in ("unclear",) + CATEGORIES]
-    short = float(n_words <= SHORT)
-    values += [short] + [short * (ev.category == c) for c in CATEGORIES] + [math.log1p(n_words) / 5]
-    return values
+    scores = ev.scores
+    cat = ev.category
+    short = 1.0 if n_words <= SHORT else 0.0
+    log1p = math.log1p
+    return [
+        log1p(scores["technical"]), log1p(scores["societal"]), log1p(scores["both"]),
+        log1p(tech), log1p(soc), log1p(both),
+        min(negated, 2) / 2, min(hedged, 2) / 2, min(fuzzy, 2) / 2,
+        float(ev.ai_context), float(not ev.signals), float(bool(ev.pitfalls)),
+        float(cat == "unclear"), float(cat == "technical"), float(cat == "societal"), float(cat == "both"),
+        short, short * (cat == "technical"), short * (cat == "societal"), short * (cat == "both"),
+        log1p(n_words) / 5,
+    ]  # fmt: skip

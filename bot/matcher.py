@@ -72,9 +72,11 @@ class Matcher:
         # Single words (and phrases with a gap right after the first word) are keyed by their
         # stem; longer phrases by their first two stems, so a common first word such as "the"
         # or "who" does not make every message walk hundreds of phrases.
-        self.index: dict[str, list[tuple]] = {}  # (key, kind, owner, group, phrase, plain key or None)
+        # Entries: (size, plain key as a list or None, stems a walk needs or None, key, kind,
+        # owner, group, phrase).
+        self.index: dict[str, list[tuple]] = {}
         self.index2: dict[tuple[str, str], list[tuple]] = {}
-        self.exact_first = False  # some phrase starts with an exact word: look words up too
+        self.exact_index: dict[str, list[tuple]] = {}  # phrases starting with an exact word form, by that word
         for r, rule in enumerate(knowledge.rules):
             for phrase in rule.phrases:
                 self._add(phrase, RULE, r)
@@ -89,7 +91,7 @@ class Matcher:
                 self._add(phrase, kind, -1)
         vocab = {
             _stemmer(stem[1:]) if stem.startswith(EXACT) else stem
-            for table in (self.index, self.index2) for entries in table.values() for e in entries for stem in e[0] if stem != GAP
+            for table in (self.index, self.index2, self.exact_index) for entries in table.values() for e in entries for stem in e[3] if stem != GAP
         }  # fmt: skip
         self.vocab = frozenset(vocab)
         self._buckets: dict[str, list[str]] = {}
@@ -102,12 +104,14 @@ class Matcher:
     def _add(self, phrase: Phrase, kind: int, owner: int, group: int = 0) -> None:
         key = phrase.key
         # A key of plain stems is compared as one list slice (in C); only keys with a gap or
-        # an exact word form need the step-by-step walk.
+        # an exact word form need the step-by-step walk, and a walk is tried only when every
+        # stem it needs is somewhere in the message (one subset test, in C).
         plain = all(k != GAP and not k.startswith(EXACT) for k in key)
-        entry = (key, kind, owner, group, phrase, list(key) if plain else None)
+        need = None if plain else frozenset(k for k in key[1:] if k != GAP and not k.startswith(EXACT))
+        entry = (len(key), list(key) if plain else None, need, key, kind, owner, group, phrase)
         if key[0].startswith(EXACT):
-            self.exact_first = True
-        if len(key) >= 2 and key[1] != GAP and not key[0].startswith(EXACT) and not key[1].startswith(EXACT):
+            self.exact_index.setdefault(key[0][1:], []).append(entry)
+        elif len(key) >= 2 and key[1] != GAP and not key[1].startswith(EXACT):
             self.index2.setdefault((key[0], key[1]), []).append(entry)
         else:
             self.index.setdefault(key[0], []).append(entry)
@@ -145,28 +149,28 @@ class Matcher:
                     stems[i] = fixed
                     corrected[i] = fixed
         hits: list[Hit] = []
-        index, index2 = self.index, self.index2
+        index, index2, exact_index = self.index, self.index2, self.exact_index
         n = len(stems)
         words = tokens.words
-        exact_first = self.exact_first
+        present = None  # the message's stems as a set, made when a walk is first considered
         for i in range(n):
-            entries = index.get(stems[i])
-            if exact_first:
-                exact = index.get(EXACT + words[i])
-                entries = (entries or []) + exact if exact else entries
-            pair = index2.get((stems[i], stems[i + 1])) if i + 1 < n else None
-            # Single-key entries are complete at one stem, pair-key entries at two.
-            for found, keyed in ((entries, 1), (pair, 2)):
+            stem = stems[i]
+            for keyed, found in (
+                (1, index.get(stem)),
+                (1, exact_index.get(words[i]) if exact_index else None),
+                (2, index2.get((stem, stems[i + 1])) if i + 1 < n else None),
+            ):
                 if not found:
                     continue
-                for key, kind, owner, group, phrase, plain in found:
-                    size = len(key)
+                for size, plain, need, key, kind, owner, group, phrase in found:
                     if size == keyed:
                         end = i + keyed
                     elif plain is not None:
                         end = i + size if stems[i : i + size] == plain else 0
                     else:
-                        end = _walk(stems, words, i, key)
+                        if present is None:
+                            present = set(stems)
+                        end = _walk(stems, words, i, key) if need <= present else 0
                     if end:
                         fuzzy = bool(corrected) and any(k in corrected for k in range(i, end))
                         hits.append(Hit(kind, owner, group, i, end, phrase, fuzzy))

@@ -33,7 +33,8 @@ _URL = re.compile(r"https?://\S+")
 _EMOJI = re.compile(r":[a-z0-9_+\-]*[a-z][a-z0-9_+\-]*:", re.I)
 _HTML_ESCAPES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
 _CLAUSE_BREAK = re.compile(r"[.;:!?\n]+|,\s*(?:but|however|although|though|yet)\b|\s+but\s+")
-_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+_WORD = r"[^\W_]+(?:'[^\W_]+)*"
+_WORD_OR_BREAK = re.compile(f"(?P<brk>{_CLAUSE_BREAK.pattern})|{_WORD}")
 _PHRASE_WORD = re.compile(r"=?([^\W_]+(?:'[^\W_]+)*)")
 _JUNK = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")  # control chars (Cc) but tab/newlines, and U+FFFD
 
@@ -76,6 +77,13 @@ class MemoStemmer:
             self._memo[word] = stem
         return stem
 
+    def stems(self, words: list[str]) -> tuple[str, ...]:
+        """Stems of a message's words: one C-level pass over the memo, Snowball only for new words."""
+        out = list(map(self._memo.get, words))
+        if None in out:
+            out = [s if s is not None else self(w) for s, w in zip(out, words)]
+        return tuple(out)
+
 
 _stemmer = MemoStemmer()
 
@@ -86,20 +94,31 @@ def strip_markup(text: str) -> str:
     Mentions, channel ids, mass mentions, URLs, emoji codes and fenced code are dropped;
     link and channel labels are kept because they are the user's words.
     """
-    text = _CODE_BLOCK.sub(" ", text)
-    text = _SLACK_LINK_LABEL.sub(r" \1 ", text)
-    text = _SLACK_CHANNEL.sub(r" \1 ", text)
-    text = _ANGLE_MARKUP.sub(" ", text)
-    text = _URL.sub(" ", text)
-    text = _MASS_MENTION.sub(" ", text)
-    text = _EMOJI.sub(" ", text)
-    for escaped, plain in _HTML_ESCAPES:
-        text = text.replace(escaped, plain)
-    return text.replace("&", " and ")  # "trust&safety", "R&D": the word people mean
+    # Each pattern needs a character most posts lack; testing for it first is ~10x cheaper
+    # than running a regex that will not match.
+    if "```" in text:
+        text = _CODE_BLOCK.sub(" ", text)
+    if "<" in text:
+        text = _SLACK_LINK_LABEL.sub(r" \1 ", text)
+        text = _SLACK_CHANNEL.sub(r" \1 ", text)
+        text = _ANGLE_MARKUP.sub(" ", text)
+    if "://" in text:
+        text = _URL.sub(" ", text)
+    if "@" in text:
+        text = _MASS_MENTION.sub(" ", text)
+    if ":" in text:
+        text = _EMOJI.sub(" ", text)
+    if "&" in text:
+        for escaped, plain in _HTML_ESCAPES:
+            text = text.replace(escaped, plain)
+        text = text.replace("&", " and ")  # "trust&safety", "R&D": the word people mean
+    return text
 
 
 def fold(text: str) -> str:
     """Unicode normalisation: zero-width removal, NFKC, case folding, one apostrophe."""
+    if text.isascii():  # NFKC and the zero-width table change nothing in ASCII
+        return text.lower().translate(_QUOTES)
     text = text.translate(_ZERO_WIDTH)
     text = unicodedata.normalize("NFKC", text).casefold()
     return text.translate(_QUOTES)
@@ -117,22 +136,17 @@ def tokenize(text: str, *, markup: bool = True) -> Tokens:
     ends: list[int] = []
     clauses: list[int] = []
     clause = 0
-    pos = 0
-    for brk in _CLAUSE_BREAK.finditer(cleaned):
-        _scan(cleaned, pos, brk.start(), clause, words, starts, ends, clauses)
-        pos = brk.end()
-        clause += 1
-    _scan(cleaned, pos, len(cleaned), clause, words, starts, ends, clauses)
-    stems = tuple(_stemmer(w) for w in words)
-    return Tokens(cleaned, tuple(words), stems, tuple(starts), tuple(ends), tuple(clauses))
-
-
-def _scan(text, lo, hi, clause, words, starts, ends, clauses) -> None:
-    for m in _WORD.finditer(text, lo, hi):
-        words.append(m.group())
-        starts.append(m.start())
-        ends.append(m.end())
-        clauses.append(clause)
+    # One scan finds words and clause breaks alike; a break never starts inside a word (it
+    # starts with punctuation or a space), so this splits as two passes would, in one.
+    for m in _WORD_OR_BREAK.finditer(cleaned):
+        if m.lastgroup == "brk":
+            clause += 1
+        else:
+            words.append(m.group())
+            starts.append(m.start())
+            ends.append(m.end())
+            clauses.append(clause)
+    return Tokens(cleaned, tuple(words), _stemmer.stems(words), tuple(starts), tuple(ends), tuple(clauses))
 
 
 _phrase_keys: dict[str, tuple[str, ...]] = {}

@@ -130,17 +130,23 @@ def _hedged(tokens: Tokens, matches: Matches, hit: Hit) -> bool:
 
 
 def _pitfalls(knowledge: Knowledge, matches: Matches, signals: tuple[Signal, ...]) -> tuple[str, ...]:
+    """Pitfalls whose every group is met: by one of its phrases, a rule or a category that fired."""
+    phrase_groups = matches.pitfall_groups
+    if not signals and not phrase_groups:
+        return ()
     fired_rules = {s.rule_id for s in signals}
     fired_categories = {s.category for s in signals}
     found: list[str] = []
     for p, prule in enumerate(knowledge.pitfall_rules):
         if prule.pitfall in found:
             continue
-        if all(
-            (p, g) in matches.pitfall_groups
-            or not group.rules.isdisjoint(fired_rules)
-            or not group.categories.isdisjoint(fired_categories)
-            for g, group in enumerate(prule.groups)
-        ):
+        for g, group in enumerate(prule.groups):
+            if (
+                (p, g) not in phrase_groups
+                and group.rules.isdisjoint(fired_rules)
+                and group.categories.isdisjoint(fired_categories)
+            ):
+                break
+        else:
             found.append(prule.pitfall)
     return tuple(found)

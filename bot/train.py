@@ -30,7 +30,7 @@ import numpy as np
 
 from .features import RULE_DENSE, extract
 from .schema import Knowledge
-from .model import Model
+from .model import BASIS_DIMS, Model
 from .normalise import prepare, tokenize
 from .vocabulary import LABELS
 
@@ -132,6 +132,7 @@ def _train(knowledge: Knowledge) -> Model:
         pit_threshold=pit_threshold,
         abstain_below=knowledge.scoring.abstain_below,
         example_vecs=emb,
+        example_basis=_principal_axes(emb, BASIS_DIMS),
         example_labels=y,
         example_texts=tuple(e.text for e in examples),
     )
@@ -151,6 +152,18 @@ def _train(knowledge: Knowledge) -> Model:
         "cv_pitfall_false_raises": round(float(np.mean(raised[y_pit == 0] > 0)), 4),
     }
     return model
+
+
+def _principal_axes(x: np.ndarray, dims: int) -> np.ndarray:
+    """The top principal axes of the example vectors (D, dims), signs fixed so that a refit
+    of the same examples writes the same basis."""
+    dims = min(dims, x.shape[1], max(len(x) - 1, 0))
+    if dims <= 0:
+        return np.zeros((x.shape[1], 0), dtype=np.float32)
+    _, _, vt = np.linalg.svd(x - x.mean(axis=0), full_matrices=False)
+    axes = vt[:dims]
+    axes *= np.sign(axes[np.arange(dims), np.argmax(np.abs(axes), axis=1)])[:, None]
+    return np.ascontiguousarray(axes.T, dtype=np.float32)
 
 
 def _views_out_of_fold(tfidf, emb, y, n: int, folds) -> np.ndarray:
@@ -285,7 +298,7 @@ def _vocabulary(docs) -> tuple[dict[str, int], np.ndarray]:
 
 
 def _tfidf_matrix(docs, vocab: dict[str, int], idf: np.ndarray):
-    """The same TF-IDF as Model._tfidf (sublinear counts, L2 rows), for all examples at once."""
+    """The same TF-IDF as Model._heads (sublinear counts, L2 rows), for all examples at once."""
     from scipy import sparse
 
     rows, cols, vals = [], [], []

@@ -12,6 +12,7 @@ import yaml
 from bot import modelcache
 from bot.classify import triage
 from bot.knowledge import load_knowledge
+from bot.model import CANDIDATES
 from bot.reload import KnowledgeHolder
 from tests.conftest import REPO
 
@@ -75,12 +76,34 @@ def test_training_is_deterministic_and_cached_by_content(mini_dir, cache):
     modelcache._memo.clear()
     os.remove(files[0])
     again, _ = load_knowledge(mini_dir)  # a fresh fit: same arrays, bit for bit
-    for name in ("words_w", "emb_w", "stack_dense", "stack_sparse", "pit_w"):
+    for name in ("words_w", "emb_w", "stack_dense", "stack_sparse", "pit_w", "example_basis"):
         assert np.array_equal(getattr(first.model, name), getattr(again.model, name)), name
     modelcache._memo.clear()
     cached, _ = load_knowledge(mini_dir)  # from the file: the same decision
     text = "the scoring model is biased and nobody can appeal the rota"
     assert triage(cached, text).probabilities == triage(first, text).probabilities
+
+
+def test_the_closest_case_search_finds_an_example_from_its_own_text(mini_dir, cache):
+    """Past CANDIDATES examples a label's closest case is searched on the principal axes
+    first; a curated example's own text must still come back as its closest case."""
+    rows = [
+        {"text": f"{start} {thing} {n}", "label": label}
+        for label, starts in VOCAB.items() for start in starts for thing in THINGS for n in ("today", "again", "as usual", "this week")
+    ]  # fmt: skip
+    (mini_dir / "examples.yaml").write_text(yaml.safe_dump({"examples": rows}, sort_keys=False))
+    knowledge, _ = load_knowledge(mini_dir)
+    model = knowledge.model
+    assert model.example_basis.shape[1] > 0 and len(rows) // 4 > CANDIDATES  # the two-step search is used
+    checked = 0
+    for row in rows[::7]:
+        verdict = triage(knowledge, row["text"])
+        if verdict.category == "unclear":  # no call, so nothing to explain
+            assert verdict.closest is None and verdict.words == ()
+        elif verdict.category == row["label"]:
+            assert verdict.closest == (row["text"], row["label"])
+            checked += 1
+    assert checked >= 40
 
 
 def test_a_corrupt_or_planted_cache_file_is_retrained_over_never_executed(mini_dir, cache, tmp_path):

@@ -97,11 +97,20 @@ class Intervention:
 
 
 @dataclass(frozen=True)
-class Category:
-    """A section of the reply per category: how to frame the concern and whom to ask."""
+class Subject:
+    """What a category, a topic and a pitfall have in common: a titled entry, named by its
+    key, that points to readings. The `reading <id>` command and a verdict's reading list
+    take any of the three through these fields alone, so they are declared once, here."""
 
     id: str = _internal()
     title: str
+    readings: tuple[str, ...] = _refs("reading")
+
+
+@dataclass(frozen=True)
+class Category(Subject):
+    """A section of the reply per category: how to frame the concern and whom to ask."""
+
     headline: str
     framing: str
     questions: tuple[str, ...]
@@ -110,27 +119,20 @@ class Category:
     limitations: str
     oversight: str
     interventions: tuple[Intervention, ...]
-    readings: tuple[str, ...] = _refs("reading")
 
 
 @dataclass(frozen=True)
-class Topic:
-    id: str = _internal()
-    title: str
+class Topic(Subject):
     summary: str
     technical: str
     societal: str
     questions: tuple[str, ...]
-    readings: tuple[str, ...] = _refs("reading")
 
 
 @dataclass(frozen=True)
-class Pitfall:
-    id: str = _internal()
-    title: str
+class Pitfall(Subject):
     explanation: str
     advice: str
-    readings: tuple[str, ...] = _refs("reading")
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,21 @@ def write_knowledge(root: Path, files: dict) -> Path:
     return root
 
 
+def load_with(directory: Path, files: dict | None = None):
+    """(knowledge, problems) for a knowledge directory once `files` are written into it:
+    how a test adds to or breaks the mini knowledge base, in one call."""
+    from bot.knowledge import load_knowledge
+
+    return load_knowledge(write_knowledge(directory, files or {}))
+
+
+def loaded(directory: Path, files: dict | None = None):
+    """As `load_with`, for a test that needs the knowledge: a problem fails it, listed."""
+    knowledge, problems = load_with(directory, files)
+    assert knowledge is not None, [str(p) for p in problems]
+    return knowledge
+
+
 @pytest.fixture
 def pg_schema():
     """A fresh PostgreSQL schema (dropped afterwards); skipped only outside CI if the server is down."""
@@ -120,8 +135,4 @@ def mini_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def mini(mini_dir: Path):
-    from bot.knowledge import load_knowledge
-
-    knowledge, problems = load_knowledge(mini_dir)
-    assert knowledge is not None, [str(p) for p in problems]
-    return knowledge
+    return loaded(mini_dir)

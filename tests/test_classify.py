@@ -2,6 +2,7 @@
 from bot.classify import triage
 from bot.compose import compose
 from bot.render import markdown, plain
+from tests.conftest import loaded
 
 
 def rule_ids(verdict):
@@ -72,14 +73,9 @@ def test_both_and_intersection_topic(mini):
 
 
 def test_both_needs_balance_and_thresholds_are_data(mini_dir):
-    from bot.knowledge import load_knowledge
-
     text = "a jailbreak that lets you hallucinate, and surveillance"  # technical 4.0, societal 2.0
-    knowledge, _ = load_knowledge(mini_dir)
-    assert triage(knowledge, text).category == "both"
-    (mini_dir / "scoring.yaml").write_text("scoring:\n  both_ratio: 0.6\n")
-    knowledge, _ = load_knowledge(mini_dir)
-    v = triage(knowledge, text)
+    assert triage(loaded(mini_dir), text).category == "both"
+    v = triage(loaded(mini_dir, {"scoring.yaml": "scoring:\n  both_ratio: 0.6\n"}), text)
     assert v.category == "technical" and v.scores == {"technical": 4.0, "societal": 2.0, "both": 0.0}
 
 
@@ -131,15 +127,11 @@ def test_huge_and_binary_messages(mini):
 
 
 def test_pitfall_groups_can_refer_to_rules_and_categories(mini_dir):
-    from bot.knowledge import load_knowledge
-
-    (mini_dir / "rules" / "more.yaml").write_text(
+    knowledge = loaded(mini_dir, {"rules/more.yaml": (
         "pitfall_rules:\n"
         "  - id: experts-settle-bias\n    pitfall: deferring-to-experts\n    concept: c\n"
         "    all:\n      - rules: [bias]\n      - categories: [societal]\n      - phrases: ['the engineers']\n"
-    )
-    knowledge, problems = load_knowledge(mini_dir)
-    assert knowledge is not None, [str(p) for p in problems]
+    )})
     v = triage(knowledge, "the model is biased and the engineers should say who decides")
     assert "deferring-to-experts" in v.pitfalls
     assert "deferring-to-experts" not in triage(knowledge, "the model is biased and the engineers know").pitfalls
@@ -152,25 +144,18 @@ def test_ampersand_reads_as_and(mini):
 
 
 def test_a_rules_first_topic_is_its_main_one(mini_dir):
-    from bot.knowledge import load_knowledge
-
-    (mini_dir / "rules" / "more.yaml").write_text(
+    knowledge = loaded(mini_dir, {"rules/more.yaml": (
         "rules:\n  - id: one-holder\n    concept: c\n    category: both\n    weight: 2\n"
         "    topics: [power-and-control, concentration]\n    phrases: ['only the ceo can']\n"
-    )
-    knowledge, _ = load_knowledge(mini_dir)
+    )})
     assert triage(knowledge, "only the ceo can stop the model").topics == ("power-and-control", "concentration")
 
 
 def test_exact_word_forms_where_stemming_would_merge_words(mini_dir):
-    from bot.knowledge import load_knowledge
-
-    (mini_dir / "rules" / "more.yaml").write_text(
+    knowledge = loaded(mini_dir, {"rules/more.yaml": (
         "rules:\n  - id: agent-sent\n    concept: an agent acted\n    category: technical\n    weight: 2\n"
         "    phrases: ['=emailed', 'the agent ... =emailed', 'wired =funds']\n"
-    )
-    knowledge, problems = load_knowledge(mini_dir)
-    assert knowledge is not None, [str(p) for p in problems]
+    )})
     fired = lambda text: [s.span for s in triage(knowledge, text).signals]  # noqa: E731
     assert fired("the bot emailed every customer") == ["emailed"]
     assert fired("the bot reads my emails") == []  # the stem "email" is not enough
@@ -179,13 +164,10 @@ def test_exact_word_forms_where_stemming_would_merge_words(mini_dir):
 
 
 def test_a_negation_inside_the_phrase_is_part_of_the_concept(mini_dir):
-    from bot.knowledge import load_knowledge
-
-    (mini_dir / "rules" / "more.yaml").write_text(
+    knowledge = loaded(mini_dir, {"rules/more.yaml": (
         "rules:\n  - id: no-appeal\n    concept: no recourse\n    category: societal\n    weight: 2\n"
         "    phrases: ['no way to appeal']\n"
-    )
-    knowledge, _ = load_knowledge(mini_dir)
+    )})
     (s,) = triage(knowledge, "there is no way to appeal the decision").signals
     assert not s.negated and s.weight == 2.0
     (t,) = triage(knowledge, "it is not that there is no way to appeal").signals
@@ -193,12 +175,9 @@ def test_a_negation_inside_the_phrase_is_part_of_the_concept(mini_dir):
 
 
 def test_typo_tolerance_never_corrects_a_real_word(mini_dir):
-    from bot.knowledge import load_knowledge
-
-    (mini_dir / "rules" / "more.yaml").write_text(
+    knowledge = loaded(mini_dir, {"rules/more.yaml": (
         "rules:\n  - id: protect\n    concept: protection\n    category: societal\n    weight: 2\n    phrases: ['protected']\n"
-    )
-    knowledge, _ = load_knowledge(mini_dir)
+    )})
     assert triage(knowledge, "the model project is done").signals == ()  # "project" is a word
     (s,) = triage(knowledge, "the model is not protectd").signals  # "protectd" is a typo
     assert s.fuzzy and s.rule_id == "protect"

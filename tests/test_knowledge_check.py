@@ -1,17 +1,12 @@
 """`knowledge check`: every problem a moderator can make gets a file:line message."""
 
 from bot.check import check, format_report
-from bot.knowledge import load_knowledge
-from tests.conftest import SHIPPED_KNOWLEDGE
+from tests.conftest import SHIPPED_KNOWLEDGE, load_with
 
 
-def problems_for(directory):
-    knowledge, problems = load_knowledge(directory)
-    return knowledge, [str(p) for p in problems]
-
-
-def errors_of(directory):
-    knowledge, problems = load_knowledge(directory)
+def errors_of(directory, files: dict | None = None):
+    """(knowledge, its errors as `file:line: error: ...` lines) once `files` are written in."""
+    knowledge, problems = load_with(directory, files)
     return knowledge, [str(p) for p in problems if p.level == "error"]
 
 
@@ -33,48 +28,40 @@ def test_mini_is_clean(mini_dir):
 
 
 def test_malformed_yaml_reports_line(mini_dir):
-    (mini_dir / "rules" / "broken.yaml").write_text("rules:\n  - id: x\n    phrases: [unclosed\n")
-    knowledge, errs = errors_of(mini_dir)
+    knowledge, errs = errors_of(mini_dir, {"rules/broken.yaml": "rules:\n  - id: x\n    phrases: [unclosed\n"})
     assert knowledge is None
     assert any(e.startswith("rules/broken.yaml:") and "not valid YAML" in e for e in errs)
 
 
 def test_list_where_mapping_belongs(mini_dir):
-    (mini_dir / "extra.yaml").write_text("- just\n- a list\n")
-    (mini_dir / "extra2.yaml").write_text("topics:\n  - power-and-control\n")
-    _, errs = errors_of(mini_dir)
+    _, errs = errors_of(mini_dir, {"extra.yaml": "- just\n- a list\n", "extra2.yaml": "topics:\n  - power-and-control\n"})
     assert any(e.startswith("extra.yaml:1:") and "must be a mapping" in e for e in errs)
     assert any(e.startswith("extra2.yaml:1:") and "'topics' must be a mapping" in e for e in errs)
 
 
 def test_python_tags_are_refused_not_executed(mini_dir, tmp_path):
     marker = tmp_path / "pwned"
-    (mini_dir / "evil.yaml").write_text(
-        f"rules:\n  - !!python/object/apply:os.system ['touch {marker}']\n"
-    )
-    _, errs = errors_of(mini_dir)
+    _, errs = errors_of(mini_dir, {"evil.yaml": f"rules:\n  - !!python/object/apply:os.system ['touch {marker}']\n"})
     assert any("evil.yaml:2:" in e and "tag" in e and "not allowed" in e for e in errs)
     assert not marker.exists()
 
 
 def test_duplicate_keys_and_ids(mini_dir):
-    (mini_dir / "rules" / "zz-dup.yaml").write_text(
+    _, errs = errors_of(mini_dir, {"rules/zz-dup.yaml": (
         "rules:\n"
         "  - id: dup-one\n    concept: c\n    category: technical\n    concept: again\n    phrases: [\"x y\"]\n"
         "  - id: hallucination\n    concept: c\n    category: technical\n    phrases: [\"z\"]\n"
-    )
-    _, errs = errors_of(mini_dir)
+    )})
     assert any(e.startswith("rules/zz-dup.yaml:5:") and "duplicate key 'concept' (first at line 3)" in e for e in errs)
     assert any(e.startswith("rules/zz-dup.yaml:7:") and "duplicate rule id 'hallucination'" in e and "rules/rules.yaml" in e for e in errs)
 
 
 def test_unknown_keys_and_references_suggest_the_right_name(mini_dir):
-    (mini_dir / "typo.yaml").write_text(
+    _, errs = errors_of(mini_dir, {"typo.yaml": (
         "rules:\n"
         "  - id: typo-rule\n    concept: c\n    category: tecnical\n    topics: [algorithmic-bais]\n    phrses: [\"x\"]\n"
         "readigns: {}\n"
-    )
-    _, errs = errors_of(mini_dir)
+    )})
     text = "\n".join(errs)
     assert "typo.yaml:4: error: unknown category 'tecnical' in rule 'typo-rule' (did you mean 'technical'?)" in text
     assert "typo.yaml:5: error: unknown topic 'algorithmic-bais' (did you mean 'algorithmic-bias'?)" in text
@@ -85,13 +72,12 @@ def test_unknown_keys_and_references_suggest_the_right_name(mini_dir):
 
 
 def test_bad_phrases_and_urls(mini_dir):
-    (mini_dir / "bad.yaml").write_text(
+    _, errs = errors_of(mini_dir, {"bad.yaml": (
         "rules:\n"
         "  - id: bad-phrases\n    concept: c\n    category: technical\n    phrases:\n"
         "      - yes\n      - ''\n      - '!!! ---'\n      - 42\n"
         "readings:\n  bad-url:\n    title: t\n    url: 'http//not a url'\n"
-    )
-    _, errs = errors_of(mini_dir)
+    )})
     text = "\n".join(errs)
     assert "bad.yaml:6:" in text and "a boolean (true)" in text and "quote it" in text
     assert "bad.yaml:7:" in text and "is empty" in text
@@ -102,8 +88,7 @@ def test_bad_phrases_and_urls(mini_dir):
 
 def test_required_ids_must_exist(mini_dir):
     text = (mini_dir / "topics.yaml").read_text().replace("concentration:", "centralisation:")
-    (mini_dir / "topics.yaml").write_text(text)
-    _, errs = errors_of(mini_dir)
+    _, errs = errors_of(mini_dir, {"topics.yaml": text})
     assert any("required topic 'concentration' is not defined" in e for e in errs)
 
 
@@ -198,11 +183,10 @@ def test_invalid_utf8_file(mini_dir):
 
 
 def test_pitfall_group_references_are_checked(mini_dir):
-    (mini_dir / "rules" / "zz.yaml").write_text(
+    _, errs = errors_of(mini_dir, {"rules/zz.yaml": (
         "pitfall_rules:\n  - id: p1\n    pitfall: merged-mandates\n    concept: c\n    all:\n"
         "      - rules: [halucination]\n      - categories: [societl]\n      - {phrase: ['x']}\n"
-    )
-    _, errs = errors_of(mini_dir)
+    )})
     text = "\n".join(errs)
     assert "rules/zz.yaml:6: error: unknown rule 'halucination' (did you mean 'hallucination'?)" in text
     assert "rules/zz.yaml:7: error: unknown category 'societl' (did you mean 'societal'?)" in text

@@ -1,7 +1,8 @@
 """What SQLite and PostgreSQL spell differently, and nothing else.
 
 The SQL is written once with `?` placeholders and SQLite's types; a dialect rewrites the
-few places the two databases disagree, so the queries never branch on the backend.
+few places the two databases disagree, so the queries never branch on the backend. The
+migrations are written once too, with a `{word}` where the spellings differ (`ddl`).
 """
 from __future__ import annotations
 
@@ -9,12 +10,22 @@ import json
 
 
 class Dialect:
+    name: str  # how bot/store/migrate.py and its log name the database
     array_type = "TEXT"
     float_type = "REAL"
+    empty_array = "'[]'"
     greatest = "max"
 
     def q(self, sql: str) -> str:
         return sql
+
+    def ddl(self, script: str) -> str:
+        """A migration in this database's spelling: {float}, {array} and {empty_array} become
+        its floating-point type, its array column type and that column's empty value."""
+        for word, spelling in (("{float}", self.float_type), ("{array}", self.array_type),
+                               ("{empty_array}", self.empty_array)):
+            script = script.replace(word, spelling)
+        return script
 
     def executemany(self, conn, sql: str, rows: list[tuple]) -> None:
         conn.executemany(sql, rows)
@@ -38,6 +49,8 @@ class Dialect:
 
 
 class SQLiteDialect(Dialect):
+    name = "sqlite"
+
     def encode_array(self, values) -> str:
         return json.dumps([str(v) for v in values], ensure_ascii=False)
 
@@ -55,8 +68,10 @@ class SQLiteDialect(Dialect):
 
 
 class PostgresDialect(Dialect):
+    name = "postgres"
     array_type = "TEXT[]"
     float_type = "DOUBLE PRECISION"
+    empty_array = "'{}'"
     greatest = "GREATEST"
 
     def q(self, sql: str) -> str:
@@ -84,3 +99,6 @@ class PostgresDialect(Dialect):
 
     def week_sql(self) -> str:
         return "CAST(FLOOR((? - ts) / 604800) AS INTEGER)"  # CAST alone rounds in PostgreSQL
+
+
+DIALECTS = {d.name: d for d in (SQLiteDialect(), PostgresDialect())}

@@ -1,10 +1,15 @@
-"""Versioned schema migrations: bot/store/migrations/<dialect>/NNNN_name.sql.
+"""Versioned schema migrations: bot/store/migrations/shared/NNNN_name.sql.
+
+One script per version serves both databases: the few words they spell differently are
+`{placeholders}` that the `Dialect` fills in (`Dialect.ddl`), so the two schemas cannot
+drift apart. A database records each version it applied, with its name, in
+``schema_version``; nothing else (no checksum) ties it to the script's text.
 
 Files are applied in version order, each in the same transaction as its row in
 ``schema_version``, so a failed migration leaves nothing half-applied. Concurrent
 openers are serialised: SQLite by ``BEGIN IMMEDIATE`` (the database write lock),
 PostgreSQL by a transaction-scoped advisory lock keyed on the target schema.
-Never edit a released migration; add the next number.
+Never change what a released migration does; add the next number.
 """
 from __future__ import annotations
 
@@ -16,16 +21,14 @@ import time
 from dataclasses import dataclass
 from importlib import resources
 
+from .dialect import DIALECTS, Dialect
+
 log = logging.getLogger("bot.store")
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
-SCHEMA_VERSION_DDL = {
-    "sqlite": "CREATE TABLE IF NOT EXISTS schema_version ("
-    " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)",
-    "postgres": "CREATE TABLE IF NOT EXISTS schema_version ("
-    " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)",
-}
+SCHEMA_VERSION_DDL = ("CREATE TABLE IF NOT EXISTS schema_version ("
+                      " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at {float} NOT NULL)")
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,9 @@ class Migration:
 
 
 def load(dialect: str) -> list[Migration]:
-    folder = resources.files("bot.store") / "migrations" / dialect
+    """The migrations in version order, spelt for `dialect` ("sqlite" or "postgres")."""
+    spell = DIALECTS[dialect].ddl
+    folder = resources.files("bot.store") / "migrations" / "shared"
     found: dict[int, Migration] = {}
     for entry in folder.iterdir():
         m = _NAME.match(entry.name)
@@ -45,7 +50,7 @@ def load(dialect: str) -> list[Migration]:
         version = int(m.group(1))
         if version in found:
             raise RuntimeError(f"duplicate migration version {version} in {dialect}")
-        found[version] = Migration(version, m.group(2), entry.read_text(encoding="utf-8"))
+        found[version] = Migration(version, m.group(2), spell(entry.read_text(encoding="utf-8")))
     migrations = [found[v] for v in sorted(found)]
     if [m.version for m in migrations] != list(range(1, len(migrations) + 1)):
         raise RuntimeError(f"{dialect} migrations must be numbered 0001.. without gaps")
@@ -78,17 +83,19 @@ def _warn_if_newer(dialect: str, applied: set[int], known: list[Migration]) -> N
                     dialect, max(applied), newest)
 
 
-def _apply_pending(conn, dialect: str, migrations: list[Migration], run, mark: str) -> list[int]:
-    """Inside the caller's transaction: run each migration not yet in schema_version and
-    record it (`mark` is the driver's placeholder). Returns the versions applied."""
+def _apply_pending(conn, dialect: Dialect, run) -> list[int]:
+    """Inside the caller's transaction: make sure schema_version exists, then run each
+    migration not yet in it and record it. Returns the versions applied."""
+    migrations = load(dialect.name)
+    conn.execute(dialect.ddl(SCHEMA_VERSION_DDL))
     applied = {row[0] for row in conn.execute("SELECT version FROM schema_version")}
-    _warn_if_newer(dialect, applied, migrations)
+    _warn_if_newer(dialect.name, applied, migrations)
     done = []
     for m in migrations:
         if m.version in applied:
             continue
         run(m)
-        conn.execute(f"INSERT INTO schema_version (version, name, applied_at) VALUES ({mark}, {mark}, {mark})",
+        conn.execute(dialect.q("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)"),
                      (m.version, m.name, time.time()))
         done.append(m.version)
     return done
@@ -96,16 +103,13 @@ def _apply_pending(conn, dialect: str, migrations: list[Migration], run, mark: s
 
 def apply_sqlite(conn: sqlite3.Connection) -> list[int]:
     """conn must be in autocommit mode (isolation_level=None). Returns versions applied."""
-    migrations = load("sqlite")
     conn.execute("BEGIN IMMEDIATE")
     try:
-        conn.execute(SCHEMA_VERSION_DDL["sqlite"])
-
         def run(m: Migration) -> None:
             for statement in split_sqlite(m.sql):
                 conn.execute(statement)
 
-        done = _apply_pending(conn, "sqlite", migrations, run, "?")
+        done = _apply_pending(conn, DIALECTS["sqlite"], run)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -125,16 +129,14 @@ def apply_postgres(conn, schema: str | None) -> list[int]:
     """conn: psycopg connection in autocommit mode, search_path already set."""
     from psycopg import sql
 
-    migrations = load("postgres")
     with conn.transaction():
         # Transaction-scoped variant of pg_advisory_lock: released on commit *or* on
         # rollback/disconnect, so a crashed migrator cannot wedge the others.
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (advisory_key(schema),))
         if schema:
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-        conn.execute(SCHEMA_VERSION_DDL["postgres"])
         # no parameters: one execute may hold several statements
-        done = _apply_pending(conn, "postgres", migrations, lambda m: conn.execute(m.sql.encode()), "%s")
+        done = _apply_pending(conn, DIALECTS["postgres"], lambda m: conn.execute(m.sql.encode()))
     for v in done:
         log.info("postgres%s: applied migration %04d", f" ({schema})" if schema else "", v)
     return done

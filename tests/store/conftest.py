@@ -7,11 +7,13 @@ unreachable and $CI is unset; in CI an unreachable server fails them.
 from __future__ import annotations
 
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from bot.store import open_store
+from bot.store.dialect import DIALECTS
 from store_helpers import FAST, PG_URL, pg_admin
 
 
@@ -35,15 +37,27 @@ class Target:
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         """Direct read with a fresh connection (the store's own code is not involved)."""
+        with self._direct() as conn:
+            return conn.execute(DIALECTS[self.backend].q(sql), params).fetchall()
+
+    def execute(self, sql: str) -> None:
+        """Direct write, committed: to put the database in a state the store must cope with."""
+        with self._direct() as conn:
+            conn.execute(sql)
+
+    @contextmanager
+    def _direct(self):
+        """An autocommit connection of the test's own, in the test's schema for PostgreSQL."""
         if self.backend == "sqlite":
-            conn = sqlite3.connect(self.data_dir / "triage.sqlite3")
+            conn = sqlite3.connect(self.data_dir / "triage.sqlite3", isolation_level=None)
             try:
-                return conn.execute(sql, params).fetchall()
+                yield conn
             finally:
                 conn.close()
+            return
         with pg_admin() as conn:
             conn.execute(f'SET search_path TO "{self.schema}"')
-            return conn.execute(sql.replace("?", "%s"), params).fetchall()
+            yield conn
 
     def record_ids(self) -> list[str]:
         return [r[0] for r in self.query("SELECT record_id FROM triage_records")]

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from bot.store import StoreError, default_data_dir, open_store
+from bot.store import Feedback, StoreError, default_data_dir, open_store
 from bot.vocabulary import FEEDBACK_CHOICES
 from bot.store import migrate
 from store_helpers import fb, rec
@@ -260,6 +260,33 @@ def test_migration_files_are_consistent():
     sqlite_m, pg_m = migrate.load("sqlite"), migrate.load("postgres")
     assert [m.version for m in sqlite_m] == [m.version for m in pg_m]
     assert [m.name for m in sqlite_m] == [m.name for m in pg_m]
+
+
+def test_each_database_gets_its_own_spelling_of_the_shared_scripts(target):
+    target.open().close()
+    if target.backend == "sqlite":
+        types = {row[1]: row[2] for row in target.query("PRAGMA table_info(triage_records)")}
+        assert (types["ts"], types["topics"]) == ("REAL", "TEXT")
+    else:
+        types = dict(target.query("SELECT column_name, data_type FROM information_schema.columns "
+                                  "WHERE table_schema = ? AND table_name = 'triage_records'", (target.schema,)))
+        assert (types["ts"], types["topics"]) == ("double precision", "ARRAY")
+
+
+def test_a_database_from_before_the_last_migration_is_brought_up_to_date(target):
+    """What an existing database meets when newer code opens it: the versions it has are
+    kept (they are recorded by number and name only), the missing one runs."""
+    first = target.open()
+    first.add_triage(kept := rec())
+    assert first.flush(10)
+    first.close()
+    target.execute("ALTER TABLE feedback DROP COLUMN text")
+    target.execute("DELETE FROM schema_version WHERE version = 2")
+    store = target.open()
+    assert store.add_feedback(Feedback(kept.record_id, "U2", "societal", time.time(), text="kept for the moderators"))
+    assert target.query("SELECT version, name FROM schema_version ORDER BY version") == [(1, "init"), (2, "feedback_text")]
+    assert target.query("SELECT text FROM feedback") == [("kept for the moderators",)]
+    assert target.record_ids() == [kept.record_id]
 
 
 def test_health(store):

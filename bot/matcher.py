@@ -149,18 +149,16 @@ class Matcher:
                     stems[i] = fixed
                     corrected[i] = fixed
         hits: list[Hit] = []
-        index, index2, exact_index = self.index, self.index2, self.exact_index
-        n = len(stems)
         words = tokens.words
         present = None  # the message's stems as a set, made when a walk is first considered
-        for i in range(n):
-            stem = stems[i]
-            for keyed, found in (
-                (1, index.get(stem)),
-                (1, exact_index.get(words[i]) if exact_index else None),
-                (2, index2.get((stem, stems[i + 1])) if i + 1 < n else None),
-            ):
-                if not found:
+        # Look every position up in one C-level pass per index; single-key entries are
+        # complete at one stem, pair-key entries at two.
+        lookups = [(1, map(self.index.get, stems)), (2, map(self.index2.get, zip(stems, stems[1:])))]
+        if self.exact_index:
+            lookups.insert(1, (1, map(self.exact_index.get, words)))
+        for keyed, found_at in lookups:
+            for i, found in enumerate(found_at):
+                if found is None:
                     continue
                 for size, plain, need, key, kind, owner, group, phrase in found:
                     if size == keyed:
@@ -174,6 +172,7 @@ class Matcher:
                     if end:
                         fuzzy = bool(corrected) and any(k in corrected for k in range(i, end))
                         hits.append(Hit(kind, owner, group, i, end, phrase, fuzzy))
+        hits.sort(key=_start)  # by position; at one position in index order, as the rules expect
         blocked = set()
         for h in hits:
             if h.kind == EXCLUSION:
@@ -194,6 +193,10 @@ class Matcher:
             elif h.kind == HEDGE:
                 hedges.append(h)
         return Matches(tuple(_most_specific(rules)), frozenset(groups), context, tuple(negations), tuple(hedges))
+
+
+def _start(hit: Hit) -> int:
+    return hit.start
 
 
 def _walk(stems: list[str], words: tuple[str, ...], i: int, key: tuple[str, ...]) -> int:

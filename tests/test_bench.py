@@ -36,3 +36,17 @@ def test_decision_bench_measures_every_part_on_realistic_posts(mini):
     measured = parts(mini, posts[:20])
     assert {"normalise_tokenize_us", "match_us", "rule_evidence_us", "embedding_us", "ngrams_us"} <= set(measured)
     assert all(v > 0 for v in measured.values())
+
+
+def test_load_and_train_is_measured_at_the_size_the_targets_name(tmp_path):
+    """`thinned` keeps the rules and about the asked-for share of every examples file."""
+    from bot.bench_decision import thinned
+    from bot.knowledge import load_knowledge
+    from tests.conftest import REPO
+
+    shipped, _ = load_knowledge(REPO / "knowledge")
+    copy = thinned(REPO / "knowledge", tmp_path / "k", 600)
+    knowledge, _ = load_knowledge(copy)
+    assert abs(len(knowledge.examples) - 600) <= 20
+    assert len(knowledge.rules) == len(shipped.rules)
+    assert {e.label for e in knowledge.examples} == {e.label for e in shipped.examples}

@@ -46,12 +46,12 @@ class Decision:
 class Words(NamedTuple):
     """The message's known n-grams as the words view saw them, for explaining it."""
 
-    values: np.ndarray  # TF-IDF value of each known n-gram
+    values: np.ndarray  # TF-IDF weight of each known n-gram (not yet L2-normalised)
     firsts: list[int]  # its first position in Features.ngrams
-    push: np.ndarray  # (n, K) how far each pushes towards each category
+    rows: np.ndarray  # its rows of Model._rows (weights | pushes | idf)
 
 
-_NO_WORDS = Words(np.zeros(0, dtype=np.float32), [], np.zeros((0, 4), dtype=np.float32))
+_NO_WORDS = Words(np.zeros(0, dtype=np.float32), [], np.zeros((0, 0), dtype=np.float32))
 
 
 @dataclass
@@ -119,7 +119,7 @@ class Model:
         embedding's projection on the examples' principal axes."""
         kp = self._k + self._p
         z = f.embedding @ self._emb_proj
-        h = [a + b for a, b in zip(z[:kp].tolist(), self._emb_b)]
+        h = [a + b for a, b in zip(z.tolist(), self._emb_b)]  # zip stops at the logits
         q = z[kp:]
         get = self.vocab.get
         first: dict[int, int] = {}  # column -> first position in f.ngrams
@@ -137,13 +137,16 @@ class Model:
             return _NO_WORDS, [0.0] * kp, h, q
         idx = list(first)
         rows = self._rows[idx]
-        vals = rows[:, -1].copy()  # idf
+        vals = rows[:, -1]  # idf
         if repeats:  # sublinear term frequency, as in training
+            vals = vals.copy()
             for j, col in enumerate(idx):
                 if col in repeats:
                     vals[j] *= 1.0 + math.log(repeats[col])
-        vals /= math.sqrt(float(vals @ vals))
-        return Words(vals, list(first.values()), rows[:, kp : kp + self._k]), (vals @ rows[:, :kp]).tolist(), h, q
+        # L2 normalisation folded into the logits: one product gives them all.
+        norm = math.sqrt(float(vals @ vals))
+        logits = [x / norm for x in (vals @ rows).tolist()[:kp]]
+        return Words(vals, list(first.values()), rows), logits, h, q
 
     def _views(self, words_logits, h) -> list[float]:
         """Both views' log-probabilities over the categories, the first part of stage 2's input."""
@@ -239,7 +242,7 @@ class Model:
     def _words(self, f: Features, seen: Words, k: int) -> tuple[str, ...]:
         if not len(seen.values):
             return ()
-        push = (seen.values * seen.push[:, k]).tolist()
+        push = (seen.values * seen.rows[:, self._k + self._p + k]).tolist()  # same order as the normalised values
         shown: list[str] = []
         stems = len(f.tokens.stems)
         words = f.tokens.words

@@ -31,7 +31,6 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.commands import MODERATOR_COMMANDS, parse
 from bot.messages import ACTION, DM, MENTION, SLASH, Incoming, Limits, Outgoing
 from bot.reply import Reply
 from bot.service import Service
@@ -159,7 +158,7 @@ class SlackAdapter:
             text = to_plain(command.get("text"), context.bot_user_id)
             incoming = Incoming(PLATFORM, command.get("team_id") or context.team_id or "", command.get("channel_id") or "",
                                 command.get("user_id") or "", text, SLASH)  # fmt: skip
-            self.spawn(self._answer_privately(incoming, command.get("response_url"), Share("channel", _triaged_text(incoming))))
+            self.spawn(self._answer_privately(incoming, command.get("response_url"), Share("channel", _triaged_text(self.service, incoming))))
 
         @app.shortcut(SHORTCUT_ID)
         async def on_shortcut(ack, shortcut, context):
@@ -340,24 +339,11 @@ class SlackAdapter:
         return self.service.preview(text)
 
     async def _roles(self, incoming: Incoming) -> frozenset[str]:
-        """The user's Slack user groups among the configured moderator and ethics-lead groups
-        (ids "S..."), looked up only for the commands those roles gate (needs usergroups:read;
-        cached 5 minutes)."""
-        if incoming.via == ACTION:
-            return frozenset()
-        roles = self.service.config.roles
-        name = parse(incoming.text).name
-        if name in MODERATOR_COMMANDS:
-            allowed = roles.moderators.get(PLATFORM, frozenset())
-        elif name == "stats":
-            allowed = roles.ethics_leads.get(PLATFORM, frozenset()) | roles.moderators.get(PLATFORM, frozenset())
-        else:
-            return frozenset()
-        groups = sorted(g for g in allowed if g.startswith("S"))
-        if not groups or incoming.user in allowed:
-            return frozenset()
+        """Slack sends no roles with a message: of the user groups (ids "S...") the service
+        says decide this message's command, the ones the user is in (needs usergroups:read;
+        cached 5 minutes). Which command needs which role is the service's policy."""
         found = set()
-        for group in groups:
+        for group in sorted(g for g in self.service.roles_to_look_up(incoming) if g.startswith("S")):
             if incoming.user in await self._group_members(group):
                 found.add(group)
         return frozenset(found)
@@ -389,7 +375,7 @@ class SlackAdapter:
             log.error("reply failed", extra={"error": type(exc).__name__, "at": f"{where.filename}:{where.lineno}" if where else "?"})
 
 
-def _triaged_text(incoming: Incoming) -> str:
+def _triaged_text(service: Service, incoming: Incoming) -> str:
     """What a slash command triages: the concern without a leading `triage` word."""
-    command = parse(incoming.text)
+    command = service.command(incoming)
     return command.arg if command.name == "triage" else incoming.text

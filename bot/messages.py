@@ -5,11 +5,10 @@ platform-specific crosses this line, which is what keeps each adapter thin.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from .reply import Reply
-
 
 
 class Via(StrEnum):
@@ -89,6 +88,18 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class Rating:
+    """Feedback the service recorded. Its presence is the front end's "done" (Slack marks the
+    message rated); without it the rating was refused or not found, and the text says why."""
+
+    record_id: str
+    choice: str
+    # The author disagreed and their text is still at hand: ask this yes/no question
+    # (default no) before the message may be kept; empty: ask nothing.
+    keep_question: str = ""
+
+
+@dataclass(frozen=True)
 class Outgoing:
     kind: Kind
     text: str  # the whole answer as plain text: the fallback every platform can show
@@ -98,4 +109,5 @@ class Outgoing:
     chart: Chart | None = None
     attachment: Attachment | None = None
     private: bool = False  # only the caller should see it (refusals, rate limits, data exports)
-    extra: dict = field(default_factory=dict)
+    rating: Rating | None = None  # set when this answers a rating that was recorded
+    kept: bool = False  # the author said yes and their message was kept

@@ -20,7 +20,7 @@ from .classify import triage
 from .compose import compose
 from .config import Config
 from .knowledge import did_you_mean
-from .messages import ACTION, Attachment, Chart, Incoming, Kind, Limits, Outgoing
+from .messages import ACTION, Attachment, Chart, Incoming, Kind, Limits, Outgoing, Rating
 from .reload import KnowledgeHolder
 from .render import plain, plain_details, split_text
 from .smalltalk import is_small_talk
@@ -266,10 +266,9 @@ class Service:
         if not self.store.add_feedback(Feedback(record_id, user, choice, self.clock())):
             return self._out(Kind.NOTICE, "I couldn't find that triage any more (it may have been deleted or not saved yet).", limits, private=True)
         log.info("feedback", extra={"platform": platform, "record": record_id, "choice": choice})
-        extra = {"choice": choice}
-        if choice != "right" and self._asked_by(record_id, platform, user) and self._pending_texts.has(record_id):
-            extra.update(keep=keep.QUESTION, record=record_id)  # the front end asks yes/no, default no
-        return self._out(Kind.NOTICE, f"Thanks, recorded: {FEEDBACK_LABELS[choice]}.", limits, private=True, extra=extra)
+        ask = choice != "right" and self._asked_by(record_id, platform, user) and self._pending_texts.has(record_id)
+        rating = Rating(record_id, choice, keep.QUESTION if ask else "")  # the front end asks yes/no, default no
+        return self._out(Kind.NOTICE, f"Thanks, recorded: {FEEDBACK_LABELS[choice]}.", limits, private=True, rating=rating)
 
     def keep_text(self, platform: str, user: str, record_id: str, choice: str, yes: bool,
                   limits: Limits = Limits()) -> Outgoing:
@@ -285,7 +284,7 @@ class Service:
         if not self.store.add_feedback(Feedback(record_id, user, choice, self.clock(), text=text)):
             return self._out(Kind.NOTICE, keep.GONE, limits, private=True)
         log.info("feedback text kept", extra={"platform": platform, "record": record_id, "choice": choice})
-        return self._out(Kind.NOTICE, keep.KEPT, limits, private=True, extra={"kept": True})
+        return self._out(Kind.NOTICE, keep.KEPT, limits, private=True, kept=True)
 
     def _asked_by(self, record_id: str, platform: str, user: str) -> bool:
         with self._lock:

@@ -55,9 +55,10 @@ def run(args, build_service) -> int:
                 if out.record_id:
                     more = f"; {MORE_HINT}" if out.reply is not None and has_details(out.reply) else ""
                     print(f"(Was this right? `feedback {out.record_id} {CHOICES}`{more})")
-                if out.extra.get("keep"):  # a disagreeing rating: may the message be kept?
-                    yes = _confirmed(interactive, f"{out.extra['keep']} [y/N] ")
-                    print(service.keep_text("console", USER, out.extra["record"], out.extra["choice"], yes).text)
+                rating = out.rating
+                if rating is not None and rating.keep_question:  # a disagreeing rating: may the message be kept?
+                    yes = _confirmed(interactive, f"{rating.keep_question} [y/N] ")
+                    print(service.keep_text("console", USER, rating.record_id, rating.choice, yes).text)
                 if out.attachment is not None:
                     print()
                     print(out.attachment.content.decode("utf-8", errors="replace"), end="")

@@ -87,9 +87,9 @@ def render(out: Outgoing, *, public: bool = False, charts_as_png: bool = True) -
         return [Post(embeds=[E.chart_spec(out.chart, out.text, image)], files=files, private=private)]
     if out.attachment is not None:
         return [Post(content=E.content(out.text), files=[(out.attachment.filename, out.attachment.content)], private=private)]
-    if out.extra.get("keep"):  # a disagreeing rating: the question and its buttons, for the author
-        return [Post(content=E.content(f"{out.text}\n\n{out.extra['keep']}"), private=True,
-                     keep=(out.extra["record"], out.extra["choice"]))]
+    if out.rating is not None and out.rating.keep_question:  # a disagreeing rating: ask the author
+        return [Post(content=E.content(f"{out.text}\n\n{out.rating.keep_question}"), private=True,
+                     keep=(out.rating.record_id, out.rating.choice))]
     parts = list(out.parts or (out.text,))
     if out.kind == Kind.HELP and HELP in out.text:
         parts = _discord_help(out.text, parts)

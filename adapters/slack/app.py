@@ -270,10 +270,10 @@ class SlackAdapter:
             return
         user = (body.get("user") or {}).get("id") or ""
         out = await asyncio.to_thread(self.service.feedback, PLATFORM, user, record_id, choice, LIMITS)
-        ack = ":white_check_mark: " + esc(out.text) if out.extra.get("choice") else esc(out.text)
+        ack = ":white_check_mark: " + esc(out.text) if out.rating else esc(out.text)
         message = body.get("message")
         url = body.get("response_url")
-        if not out.extra.get("choice"):  # not recorded (refused, unknown record): tell the clicker alone
+        if out.rating is None:  # not recorded (refused, unknown record): tell the clicker alone
             payload = {"response_type": "ephemeral", "replace_original": False, "text": ack}
         elif message and message.get("blocks"):  # a message everyone sees: keep it, note the rating
             payload = {"replace_original": True, "text": message.get("text") or "Triage", "blocks": blocks.with_ack(message["blocks"], ack)}
@@ -289,8 +289,8 @@ class SlackAdapter:
             await self._respond(url, payload)
         elif message and body.get("channel"):
             await self.app.client.chat_update(channel=body["channel"]["id"], ts=message["ts"], text=payload["text"], blocks=payload.get("blocks"))
-        if out.extra.get("keep"):  # the author disagreed: may their message be kept?
-            await keep.ask(self, body, out, record_id)
+        if out.rating is not None and out.rating.keep_question:  # the author disagreed: may their message be kept?
+            await keep.ask(self, body, out.rating)
 
     async def _share(self, body: dict, action: dict) -> None:
         kind, _, record_id = action["action_id"].partition("|")

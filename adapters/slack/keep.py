@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.messages import Rating
+
 from . import blocks
 from .more import tell_clicker
 from .payloads import PLATFORM
@@ -26,8 +28,8 @@ def question(text: str, record_id: str, choice: str) -> dict:
     ]}  # fmt: skip
 
 
-async def ask(bot, body: dict, out, record_id: str) -> None:
-    await tell_clicker(bot, body, question(out.extra["keep"], record_id, out.extra["choice"]))
+async def ask(bot, body: dict, rating: Rating) -> None:
+    await tell_clicker(bot, body, question(rating.keep_question, rating.record_id, rating.choice))
 
 
 async def answer(bot, body: dict, action: dict, limits) -> None:

@@ -13,6 +13,7 @@ import discord
 from bot.chart import png
 from bot.commands import HELP
 from bot.messages import Kind, Outgoing
+from bot.render import cut
 
 from . import embeds as E
 from .views import keep_view, verdict_view
@@ -95,6 +96,6 @@ def render(out: Outgoing, *, public: bool = False, charts_as_png: bool = True) -
         parts = _discord_help(out.text, parts)
     if len(parts) > MAX_PARTS:
         # More than a few messages is a wall: the beginning as a message, the whole as a file.
-        head = E.cut(E.defuse(parts[0]), E.CONTENT - len(LONG_NOTE)) + LONG_NOTE
+        head = cut(E.DISCORD.defuse(parts[0]), E.CONTENT - len(LONG_NOTE)) + LONG_NOTE
         return [Post(content=head, files=[(f"{out.kind}.txt", out.text.encode())], private=private)]
     return [Post(content=E.content(p), private=private) for p in parts]

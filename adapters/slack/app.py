@@ -31,20 +31,19 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.messages import ACTION, DM, MENTION, SLASH, Incoming, Limits, Outgoing
+from bot.messages import DM, MENTION, Incoming, Outgoing
 from bot.reply import Reply
 from bot.service import Service
 
 from . import blocks, keep
 from .blocks import Share
 from .more import show_more
-from .payloads import PLATFORM, from_event
+from .payloads import from_command, from_event, from_shortcut
 from .settings import Settings, sdk_logger  # noqa: F401 - Settings is part of this module's API
-from .text import esc, to_plain
+from .text import SLACK, esc
 
 log = logging.getLogger("adapters.slack")
 
-LIMITS = Limits(message_chars=3000)
 SHORTCUT_ID = "triage_message"
 # message subtypes that carry something a person said (or a flag the Service decides on)
 _ANSWERABLE = {None, "bot_message", "file_share", "thread_broadcast", "me_message", "message_changed", "message_deleted"}
@@ -54,8 +53,11 @@ _GROUP_TTL_S = 300.0
 
 
 class SlackAdapter:
-    """One bolt AsyncApp wired to one Service. Call (and await) `start()` on the event loop
-    that will serve requests; `aclose()` drains in-flight replies and closes the Service."""
+    """One bolt AsyncApp wired to one Service (an `adapters.contract.ChatAdapter`). Call (and
+    await) `start()` on the event loop that will serve requests; `aclose()` drains in-flight
+    replies and closes the Service."""
+
+    platform = SLACK
 
     def __init__(self, service: Service, settings: Settings, *, owns_service: bool = True) -> None:
         self.service = service
@@ -127,8 +129,11 @@ class SlackAdapter:
     async def health(self) -> tuple[int, dict]:
         report = await asyncio.to_thread(self.service.health, True)  # public: no hosts or paths
         ok = bool(report.get("ok")) and not self.draining and self.app is not None
-        report = {**report, "ok": ok, "platform": PLATFORM, "pid": os.getpid(), "in_flight": len(self.tasks), "draining": self.draining}
+        report = {**report, "ok": ok, "platform": SLACK.name, "pid": os.getpid(), "in_flight": len(self.tasks), "draining": self.draining}
         return (200 if ok else 503), report
+
+    def render(self, out: Outgoing, *, share: Share | None = None) -> list[dict]:
+        return blocks.render(out, share=share)
 
     # -- listeners --------------------------------------------------------------------------
 
@@ -155,21 +160,15 @@ class SlackAdapter:
         @app.command(re.compile(r"^/"))  # /triage, or whatever an admin renamed it to
         async def on_command(ack, command, context):
             await ack()
-            text = to_plain(command.get("text"), context.bot_user_id)
-            incoming = Incoming(PLATFORM, command.get("team_id") or context.team_id or "", command.get("channel_id") or "",
-                                command.get("user_id") or "", text, SLASH)  # fmt: skip
+            incoming = from_command(command, context)
             self.spawn(self._answer_privately(incoming, command.get("response_url"), Share("channel", _triaged_text(self.service, incoming))))
 
         @app.shortcut(SHORTCUT_ID)
         async def on_shortcut(ack, shortcut, context):
             await ack()
-            message = shortcut.get("message") or {}
-            channel = (shortcut.get("channel") or {}).get("id") or ""
-            thread = message.get("thread_ts") or message.get("ts") or shortcut.get("message_ts") or ""
-            team = (shortcut.get("team") or {}).get("id") or context.team_id or ""
-            user = (shortcut.get("user") or {}).get("id") or ""
-            incoming = Incoming(PLATFORM, team, channel, user, to_plain(message.get("text"), context.bot_user_id), ACTION, thread=thread)
-            self.spawn(self._answer_privately(incoming, shortcut.get("response_url"), Share("thread", incoming.text, channel, thread)))
+            incoming = from_shortcut(shortcut, context)
+            share = Share("thread", incoming.text, incoming.channel, incoming.thread or "")
+            self.spawn(self._answer_privately(incoming, shortcut.get("response_url"), share))
 
         @app.action(re.compile(r"^fb\|"))
         async def on_feedback(ack, body, action):
@@ -184,7 +183,7 @@ class SlackAdapter:
         @app.action(re.compile(r"^keep\|"))
         async def on_keep(ack, body, action):
             await ack()
-            self.spawn(keep.answer(self, body, action, LIMITS))
+            self.spawn(keep.answer(self, body, action))
 
         @app.action(re.compile(r"^(share|thread)\|"))
         async def on_share(ack, body, action):
@@ -199,7 +198,7 @@ class SlackAdapter:
         roles = await self._roles(incoming)
         if roles:
             incoming = replace(incoming, user_roles=roles)
-        return await asyncio.to_thread(self.service.handle, incoming, LIMITS)
+        return await asyncio.to_thread(self.service.handle, incoming, SLACK.limits)
 
     async def _converse(self, incoming: Incoming, channel: str, thread_ts: str | None) -> None:
         """Mentions and DMs: answer in the conversation (thread); private answers (refusals,
@@ -210,7 +209,7 @@ class SlackAdapter:
             if await self._upload(out, channel, thread_ts):
                 continue
             private = out.private and not channel.startswith("D")
-            for msg in blocks.render(out):
+            for msg in self.render(out):
                 if private:
                     await client.chat_postEphemeral(channel=channel, user=incoming.user, thread_ts=thread_ts, **msg)
                 else:
@@ -220,7 +219,7 @@ class SlackAdapter:
         """Slash command and message shortcut: ephemeral to the invoker (response_url)."""
         for out in await self._handle(incoming):
             self._remember(out)
-            for msg in blocks.render(out, share=share if out.reply is not None else None):
+            for msg in self.render(out, share=share if out.reply is not None else None):
                 await self._ephemeral(response_url, incoming, msg)
 
     async def _ephemeral(self, response_url: str | None, incoming: Incoming, msg: dict, **fields) -> None:
@@ -269,7 +268,7 @@ class SlackAdapter:
         except ValueError:
             return
         user = (body.get("user") or {}).get("id") or ""
-        out = await asyncio.to_thread(self.service.feedback, PLATFORM, user, record_id, choice, LIMITS)
+        out = await asyncio.to_thread(self.service.feedback, SLACK.name, user, record_id, choice, SLACK.limits)
         ack = ":white_check_mark: " + esc(out.text) if out.rating else esc(out.text)
         message = body.get("message")
         url = body.get("response_url")

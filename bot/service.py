@@ -197,7 +197,7 @@ class Service:
         if without_text:
             note += f" {without_text} of them have no stored text (store_text is off and the person did not say yes to keeping it), so they appear as comments."
         return self._out(Kind.EXPORT, note, limits, private=True,
-                         attachment=Attachment("feedback-examples.yaml", content.encode(), "application/yaml"))  # fmt: skip
+                         attachment=Attachment("feedback-examples.yaml", content.encode()))  # fmt: skip
 
     def export_feedback(self, since: float | None = None) -> tuple[str, int, int]:
         """Disagreements as `examples:` YAML for a moderator to review before adding."""

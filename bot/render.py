@@ -5,8 +5,14 @@ ask, who to involve, the oversight route and a reading or two. People skimmed th
 form letter; the framing, the intervention list and the intersection text are one click
 away ("More"). Chat adapters build richer layouts (Block Kit, embeds) from the same
 sections, so every front end shows the same parts in the same order.
+
+Text is cut to a platform's limits here and nowhere else: `split_text` into several
+messages (the service's `Outgoing.parts`, Slack's sections), `cut` to one field with an
+ellipsis (Slack blocks, Discord embeds). Platform rules are arguments, not copies.
 """
 from __future__ import annotations
+
+import re
 
 from .reply import Reply
 
@@ -91,24 +97,54 @@ def markdown(reply: Reply) -> str:
     return "\n".join(lines)
 
 
-def split_text(text: str, limit: int) -> tuple[str, ...]:
+ELLIPSIS = "…"
+
+
+def split_text(text: str, limit: int, *, unbreakable: re.Pattern[str] | None = None) -> tuple[str, ...]:
     """Cut text into pieces of at most `limit` characters, preferring paragraph, then line,
-    then word boundaries, so a long reply arrives as several readable messages."""
+    then word boundaries, so a long reply arrives as several readable messages. Where a
+    piece has to end mid-word, `unbreakable` (a pattern for an unfinished token at the end,
+    such as Slack's `&amp;`) moves the cut before that token."""
     if limit <= 0 or len(text) <= limit:
         return (text,)
     parts: list[str] = []
     rest = text
     while len(rest) > limit:
         window = rest[:limit]
-        cut = max(window.rfind("\n\n"), 0)
-        if cut < limit // 3:
-            cut = window.rfind("\n")
-        if cut < limit // 3:
-            cut = window.rfind(" ")
-        if cut < limit // 3:
-            cut = limit
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip("\n ")
+        at = _boundary(window, ("\n\n", "\n", " "), limit // 3)
+        if at is None:
+            at = _before_unbreakable(window, unbreakable) or limit
+        parts.append(rest[:at].rstrip())
+        rest = rest[at:].lstrip("\n ")
     if rest:
         parts.append(rest)
     return tuple(parts)
+
+
+def cut(text: str, limit: int, *, ellipsis: str = ELLIPSIS, unbreakable: re.Pattern[str] | None = None) -> str:
+    """At most `limit` characters: the text when it fits, else its beginning up to a line or
+    word boundary (in the last third) and an ellipsis, never inside an `unbreakable` token.
+    Every front end shortens a field, a fallback or a title this one way."""
+    if len(text) <= limit:
+        return text
+    if limit <= len(ellipsis):
+        return ellipsis[: max(limit, 0)]
+    window = text[: limit - len(ellipsis)]
+    at = _boundary(window, ("\n", " "), len(window) * 2 // 3)
+    if at is None:
+        at = _before_unbreakable(window, unbreakable) or len(window)
+    return window[:at].rstrip() + ellipsis
+
+
+def _boundary(window: str, separators: tuple[str, ...], earliest: int) -> int | None:
+    """Where the last of the first separator that occurs at or after `earliest` is."""
+    for sep in separators:
+        at = window.rfind(sep)
+        if at >= earliest:
+            return at
+    return None
+
+
+def _before_unbreakable(window: str, unbreakable: re.Pattern[str] | None) -> int | None:
+    tail = unbreakable.search(window) if unbreakable is not None else None
+    return tail.start() if tail is not None and tail.start() > 0 else None

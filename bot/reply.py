@@ -9,22 +9,10 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class Link:
-    title: str
-    url: str
-
-
-@dataclass(frozen=True)
-class Note:
-    """A titled explanation: a pitfall warning or an intersection topic."""
-
-    id: str
-    title: str
-    text: str
-
-
-@dataclass(frozen=True)
 class Reply:
+    """The whole answer to a concern, by section, so each front end lays out the same parts
+    (bot.render.sections) and only the "More" details are held back."""
+
     category: str  # technical | societal | both | unclear
     headline: str
     why: tuple[str, ...] = ()
@@ -42,3 +30,20 @@ class Reply:
     # `both` one line per side. Everything above that is not shown by default sits behind "More".
     gist: str = ""
     sides: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Link:
+    """A reading: the platforms link the title (Block Kit, embeds) or print both."""
+
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Note:
+    """A titled explanation: a pitfall warning or an intersection topic."""
+
+    id: str
+    title: str
+    text: str

@@ -14,13 +14,13 @@ from collections import OrderedDict
 
 import yaml
 
-from . import commands, keep, smalltalk
+from . import access, commands, keep, smalltalk
 from .chart import bars, text_bars
 from .classify import triage
 from .compose import compose
 from .config import Config
 from .knowledge import did_you_mean
-from .messages import ACTION, Attachment, Chart, Incoming, Kind, Limits, Outgoing
+from .messages import ACTION, Attachment, Chart, Incoming, Kind, Limits, Outgoing, Rating
 from .reload import KnowledgeHolder
 from .render import plain, plain_details, split_text
 from .smalltalk import is_small_talk
@@ -76,21 +76,31 @@ class Service:
             return [self._out(Kind.RATE_LIMITED, f"You're sending requests faster than I can take them; please try again in about {max(1, round(wait))} seconds.", limits, private=True)]
         self._maybe_reload()
         self._maybe_purge()
-        command = commands.Command("triage", msg.text) if msg.via == ACTION else commands.parse(msg.text)
+        command = self.command(msg)
         if command.problem:
             return [self._out(Kind.HELP, f"{command.problem}.\n\n{commands.HELP}", limits, private=True)]
-        if command.name in commands.MODERATOR_COMMANDS and not self.config.roles.is_moderator(msg.platform, msg.user, msg.user_roles):
+        if not access.allows(self.config.roles, msg.platform, msg.user, msg.user_roles, command.name):
             log.warning("command refused", extra={"platform": msg.platform, "channel": msg.channel, "user": msg.user, "command": command.name})
-            return [self._out(Kind.REFUSED, f"Sorry, `{command.name}` is for moderators only. If you think you should have it, ask an admin to add you to the moderators in the bot's config.", limits, private=True)]
-        if command.name == "stats" and not self._may_see_stats(msg):
-            log.warning("command refused", extra={"platform": msg.platform, "channel": msg.channel, "user": msg.user, "command": "stats"})
-            return [self._out(Kind.REFUSED, "Sorry, stats are for ethics leads and moderators here. Ask an admin if you need them.", limits, private=True)]
-        handler = getattr(self, "_cmd_" + command.name.replace(" ", "_"))
+            return [self._out(Kind.REFUSED, access.refusal(command.name), limits, private=True)]
         try:
-            return [handler(msg, command.arg, limits)]
+            return [_COMMANDS[command.name](self, msg, command.arg, limits)]
         except StoreUnavailable:  # stats, exports: operator reads that need the database now
             log.warning("command needs the store, which is unavailable", extra={"platform": msg.platform, "command": command.name})
             return [self._out(Kind.NOTICE, f"The record store is unavailable right now, so `{command.name}` can't run. Triage still works; please try again in a few minutes.", limits, private=True)]
+
+    def command(self, msg: Incoming) -> commands.Command:
+        """What a message asks for: a message action (shortcut, context menu) triages the
+        message as it stands, even one that starts with a command word."""
+        return commands.Command("triage", msg.text) if msg.via == ACTION else commands.parse(msg.text)
+
+    def roles_to_look_up(self, msg: Incoming) -> frozenset[str]:
+        """The configured ids whose membership decides whether `msg` may run what it asks
+        for, for platforms that do not send a user's roles with each message (Slack's user
+        groups are looked up): empty when the command is open or the user is listed by id."""
+        granted = access.granted_to(self.config.roles, msg.platform, self.command(msg).name)
+        if granted is None or msg.user in granted:
+            return frozenset()
+        return granted
 
     # -- commands -------------------------------------------------------------------------
 
@@ -187,7 +197,7 @@ class Service:
         if without_text:
             note += f" {without_text} of them have no stored text (store_text is off and the person did not say yes to keeping it), so they appear as comments."
         return self._out(Kind.EXPORT, note, limits, private=True,
-                         attachment=Attachment("feedback-examples.yaml", content.encode(), "application/yaml"))  # fmt: skip
+                         attachment=Attachment("feedback-examples.yaml", content.encode()))  # fmt: skip
 
     def export_feedback(self, since: float | None = None) -> tuple[str, int, int]:
         """Disagreements as `examples:` YAML for a moderator to review before adding."""
@@ -245,7 +255,7 @@ class Service:
             return self._out(Kind.HELP, f"'{choice}' is not a feedback choice; use one of: {', '.join(FEEDBACK_CHOICES)}.", limits, private=True)
         if self.store is None:
             return self._out(Kind.NOTICE, "Thanks! (No record store is configured, so feedback isn't kept.)", limits, private=True)
-        if not self.config.roles.is_moderator(platform, user, roles):
+        if not access.may_rate_any(self.config.roles, platform, user, roles):
             try:
                 asker = self._asker(record_id)
             except StoreUnavailable:
@@ -256,10 +266,9 @@ class Service:
         if not self.store.add_feedback(Feedback(record_id, user, choice, self.clock())):
             return self._out(Kind.NOTICE, "I couldn't find that triage any more (it may have been deleted or not saved yet).", limits, private=True)
         log.info("feedback", extra={"platform": platform, "record": record_id, "choice": choice})
-        extra = {"choice": choice}
-        if choice != "right" and self._asked_by(record_id, platform, user) and self._pending_texts.has(record_id):
-            extra.update(keep=keep.QUESTION, record=record_id)  # the front end asks yes/no, default no
-        return self._out(Kind.NOTICE, f"Thanks, recorded: {FEEDBACK_LABELS[choice]}.", limits, private=True, extra=extra)
+        ask = choice != "right" and self._asked_by(record_id, platform, user) and self._pending_texts.has(record_id)
+        rating = Rating(record_id, choice, keep.QUESTION if ask else "")  # the front end asks yes/no, default no
+        return self._out(Kind.NOTICE, f"Thanks, recorded: {FEEDBACK_LABELS[choice]}.", limits, private=True, rating=rating)
 
     def keep_text(self, platform: str, user: str, record_id: str, choice: str, yes: bool,
                   limits: Limits = Limits()) -> Outgoing:
@@ -275,7 +284,7 @@ class Service:
         if not self.store.add_feedback(Feedback(record_id, user, choice, self.clock(), text=text)):
             return self._out(Kind.NOTICE, keep.GONE, limits, private=True)
         log.info("feedback text kept", extra={"platform": platform, "record": record_id, "choice": choice})
-        return self._out(Kind.NOTICE, keep.KEPT, limits, private=True, extra={"kept": True})
+        return self._out(Kind.NOTICE, keep.KEPT, limits, private=True, kept=True)
 
     def _asked_by(self, record_id: str, platform: str, user: str) -> bool:
         with self._lock:
@@ -350,14 +359,6 @@ class Service:
         if self.store is not None:
             self.store.close()
 
-    def _may_see_stats(self, msg: Incoming) -> bool:
-        """Stats are open until ethics leads are configured for the platform; then they are
-        for ethics leads and moderators (they show what the organisation is worried about)."""
-        roles = self.config.roles
-        if not roles.ethics_leads.get(msg.platform):
-            return True
-        return roles.is_ethics_lead(msg.platform, msg.user, msg.user_roles)
-
     def _should_notify_limit(self, platform: str, user: str) -> bool:
         """One "slow down" notice per user per RATE_NOTICE_EVERY_S."""
         now = time.monotonic()
@@ -405,6 +406,20 @@ class Service:
 
     def _out(self, kind: Kind, text: str, limits: Limits, **fields) -> Outgoing:
         return Outgoing(kind, text, split_text(text, limits.message_chars), **fields)
+
+
+# Every command by the name `commands.parse` gives it, and the method that answers it.
+_COMMANDS = {
+    "triage": Service._cmd_triage,
+    "help": Service._cmd_help,
+    "topics": Service._cmd_topics,
+    "reading": Service._cmd_reading,
+    "stats": Service._cmd_stats,
+    "reload": Service._cmd_reload,
+    "feedback": Service._cmd_feedback,
+    "feedback export": Service._cmd_feedback_export,
+    "forget me": Service._cmd_forget_me,
+}
 
 
 def new_record_id() -> str:

@@ -7,7 +7,7 @@ import yaml
 from bot import keep
 from bot.commands import parse
 from bot.config import Config
-from bot.messages import DM, Incoming
+from bot.messages import DM, Incoming, Rating
 from bot.reload import KnowledgeHolder
 from bot.service import Service
 from bot.store import open_store
@@ -39,10 +39,10 @@ def exported(service):
 def test_disagreeing_author_is_asked_and_a_yes_becomes_an_example(service):
     rid = ask(service)
     rated = service.feedback("slack", "U1", rid, "societal")
-    assert rated.extra == {"choice": "societal", "keep": keep.QUESTION, "record": rid}
+    assert rated.rating == Rating(rid, "societal", keep.QUESTION)
     assert exported(service) == []  # nothing kept before the yes
     done = service.keep_text("slack", "U1", rid, "societal", True)
-    assert done.text == keep.KEPT and done.extra == {"kept": True}
+    assert done.text == keep.KEPT and done.kept is True
     assert exported(service) == [{"text": CONCERN, "label": "societal"}]
     service.store.flush()
     assert service.store.get_record(rid).text is None  # store_text stays off
@@ -50,10 +50,10 @@ def test_disagreeing_author_is_asked_and_a_yes_becomes_an_example(service):
 
 def test_no_question_for_right_for_others_or_with_store_text(service):
     rid = ask(service)
-    assert "keep" not in service.feedback("slack", "U1", rid, "right").extra
+    assert not service.feedback("slack", "U1", rid, "right").rating.keep_question
     other = ask(service, user="U2")
     service.config = Config(roles=service.config.roles.__class__(moderators={"slack": frozenset({"UMOD"})}))
-    assert "keep" not in service.feedback("slack", "UMOD", other, "both").extra  # not the moderator's message
+    assert not service.feedback("slack", "UMOD", other, "both").rating.keep_question  # not the moderator's message
     assert service.keep_text("slack", "UMOD", other, "both", True).text == keep.NOT_KEPT
 
 

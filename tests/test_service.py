@@ -7,7 +7,7 @@ import yaml
 
 from bot.config import Config, ConfigError, Roles, load_config
 from bot.logs import JsonFormatter, RedactFilter
-from bot.messages import ACTION, DM, MENTION, SLASH, Incoming, Limits
+from bot.messages import ACTION, DM, MENTION, SLASH, Incoming, Limits, Rating
 from bot.reload import KnowledgeHolder
 from bot.service import Service, should_ignore
 from bot.store import open_store
@@ -143,7 +143,7 @@ def test_feedback_flow_and_export(make_service):
     service.store.flush()
     assert service.feedback("slack", "U1", a.record_id, "right").text == "Thanks, recorded: right."
     assert "should be both" in service.feedback("slack", "U2", b.record_id, "both").text
-    assert service.handle(msg(f"feedback {c.record_id} not-governance", user="U3"))[0].extra == {"choice": "not-governance"}
+    assert service.handle(msg(f"feedback {c.record_id} not-governance", user="U3"))[0].rating == Rating(c.record_id, "not-governance")
     assert "couldn't find" in service.feedback("slack", "U1", "0" * 32, "right").text
     assert "not a feedback choice" in service.feedback("slack", "U1", a.record_id, "meh").text
     service.store.flush()
@@ -333,9 +333,9 @@ def test_feedback_only_from_the_asker_or_a_moderator(make_service, tmp_path):
     assert a.feedback("discord", "U1", mine.record_id, "right").kind == "refused"  # same id, other platform
     a.store.flush()
     assert b.feedback("slack", "U2", mine.record_id, "both").kind == "refused"  # looked up in the store
-    assert b.feedback("slack", "U1", mine.record_id, "right").extra == {"choice": "right"}
-    assert b.feedback("slack", "UMOD", mine.record_id, "both").extra == {"choice": "both"}
-    assert b.feedback("slack", "U9", mine.record_id, "both", roles=frozenset({"SMODS"})).extra == {"choice": "both"}
+    assert b.feedback("slack", "U1", mine.record_id, "right").rating == Rating(mine.record_id, "right")
+    assert b.feedback("slack", "UMOD", mine.record_id, "both").rating == Rating(mine.record_id, "both")
+    assert b.feedback("slack", "U9", mine.record_id, "both", roles=frozenset({"SMODS"})).rating == Rating(mine.record_id, "both")
     b.store.flush()
     assert b.store.feedback_stats().per_category["technical"] == (1, 3)
 

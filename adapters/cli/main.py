@@ -42,12 +42,13 @@ def cmd_check(args) -> int:
 def cmd_ask(args) -> int:
     """One answer as a person sees it. Through the service without a store, so `ask help`
     or `ask topics` runs the command and `ask hi` gets the small-talk hint, as in chat."""
-    from bot.messages import CONSOLE, Incoming, Limits
+    from adapters.console import TERMINAL
+    from bot.messages import CONSOLE, Incoming
     from bot.service import Service
 
     text = " ".join(args.text) if args.text else sys.stdin.read()
     service = Service(load_holder(args), None)
-    for out in service.handle(Incoming("console", "local", "ask", "ask-user", text, CONSOLE), Limits(message_chars=100_000)):
+    for out in service.handle(Incoming(TERMINAL.name, "local", "ask", "ask-user", text, CONSOLE), TERMINAL.limits):
         print(out.text)
     return 0
 

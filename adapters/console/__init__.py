@@ -10,21 +10,43 @@ from __future__ import annotations
 
 import sys
 
-from bot.messages import CONSOLE, SLASH, Incoming, Limits
+from adapters.contract import Platform
+from bot.messages import CONSOLE, SLASH, Incoming, Outgoing
 from bot.render import MORE_HINT, has_details, plain_details
+from bot.service import Service
 from bot.vocabulary import FEEDBACK_CHOICES
 
 BANNER = "Governance triage bot. Describe an AI concern, or type 'help'. 'quit' leaves."
-LIMITS = Limits(message_chars=100_000)  # a terminal has no message limit worth splitting for
+# One local person at a terminal: no message limit worth splitting for, nobody to notify.
+TERMINAL = Platform("console", message_chars=100_000)
 USER = "console-user"
 CHOICES = "|".join(FEEDBACK_CHOICES)
 FORGET_PROMPT = "This deletes every record of your console triages and feedback in the data directory. Delete them? [y/N] "
 
 
+class ConsoleAdapter:
+    """The terminal as an `adapters.contract.Adapter`: an answer is the lines it prints."""
+
+    platform = TERMINAL
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def render(self, out: Outgoing) -> list[str]:
+        lines = [out.text]
+        if out.record_id:
+            more = f"; {MORE_HINT}" if out.reply is not None and has_details(out.reply) else ""
+            lines.append(f"(Was this right? `feedback {out.record_id} {CHOICES}`{more})")
+        if out.attachment is not None:
+            lines += ["", out.attachment.content.decode("utf-8", errors="replace").removesuffix("\n")]
+        return lines
+
+
 def run(args, build_service) -> int:
-    moderator = ("console", USER) if getattr(args, "as_moderator", False) else None
+    moderator = (TERMINAL.name, USER) if getattr(args, "as_moderator", False) else None
     service = build_service(args, extra_moderator=moderator, watch=True)  # notices edits while idle
     service.on_reload = lambda event: print(event.describe(), file=sys.stderr, flush=True)
+    console = ConsoleAdapter(service)
     interactive = sys.stdin.isatty()
     if interactive:
         _enable_line_editing()
@@ -47,20 +69,15 @@ def run(args, build_service) -> int:
                 print("---", flush=True)
                 continue
             via, text = (SLASH, line[len("/triage "):]) if line.startswith("/triage ") else (CONSOLE, line)
-            incoming = Incoming("console", "local", "console", USER, text, via, event_id=None)
-            for out in service.handle(incoming, LIMITS):
-                print(out.text)
+            incoming = Incoming(TERMINAL.name, "local", "console", USER, text, via, event_id=None)
+            for out in service.handle(incoming, TERMINAL.limits):
+                print("\n".join(console.render(out)))
                 if out.reply is not None:
                     last = out.reply
-                if out.record_id:
-                    more = f"; {MORE_HINT}" if out.reply is not None and has_details(out.reply) else ""
-                    print(f"(Was this right? `feedback {out.record_id} {CHOICES}`{more})")
-                if out.extra.get("keep"):  # a disagreeing rating: may the message be kept?
-                    yes = _confirmed(interactive, f"{out.extra['keep']} [y/N] ")
-                    print(service.keep_text("console", USER, out.extra["record"], out.extra["choice"], yes).text)
-                if out.attachment is not None:
-                    print()
-                    print(out.attachment.content.decode("utf-8", errors="replace"), end="")
+                rating = out.rating
+                if rating is not None and rating.keep_question:  # a disagreeing rating: may the message be kept?
+                    yes = _confirmed(interactive, f"{rating.keep_question} [y/N] ")
+                    print(service.keep_text(TERMINAL.name, USER, rating.record_id, rating.choice, yes).text)
             print("---", flush=True)
     finally:
         service.close()

@@ -6,8 +6,10 @@ mentions and DMs, rendered as embeds with persistent feedback buttons.
     embeds.py    Reply -> embeds within Discord's limits
     replies.py   Outgoing -> messages (content, embeds, files, buttons)
     views.py     persistent feedback / "Post publicly" buttons (dynamic items)
-    health.py    GET /healthz
+    shim.py      the discord.py internals the front end needs, and why
     cli.py       `triage-bot discord` (run, --sync)
+
+/healthz, signal handling and the common flags are shared with Slack (`adapters/`).
 
 Run it with `triage-bot discord`; see cli.py for flags and environment variables.
 """

@@ -18,16 +18,15 @@ import asyncio
 import logging
 import os
 import re
-import signal
 import sys
 
 import discord
-from discord.http import Route
 
-from bot.logs import setup_logging
+from adapters import runtime
+from adapters.health import start_health_server
 
+from . import shim
 from .client import make_bot
-from .health import start_health_server
 
 log = logging.getLogger("adapters.discord")
 
@@ -35,41 +34,32 @@ _INTERACTION_TOKEN = re.compile(r"(/(?:webhooks|interactions)/\d+/)[A-Za-z0-9_.\
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="triage-bot discord", description="Run the Discord front end.")
+    p = runtime.parser("discord", "Run the Discord front end.")
     p.add_argument("--sync", action="store_true", help="register the slash commands with Discord, then exit")
     p.add_argument("--guild", type=int, metavar="ID", help="with --sync: only this guild (instant; for testing)")
     p.add_argument("--clear", action="store_true", help="with --sync: remove the commands instead")
     p.add_argument("--sharded", action="store_true", help="run all shards Discord asks for (needed above ~1,000 guilds)")
-    p.add_argument("--health-port", type=int, metavar="PORT", help="serve GET /healthz on this port")
     p.add_argument("--health-host", default="127.0.0.1", help="address for /healthz (default 127.0.0.1; 0.0.0.0 in containers)")
-    p.add_argument("--log-level", default=os.environ.get("TRIAGE_LOG_LEVEL", "INFO"))
     return p
 
 
 def run(args, build_service) -> int:
     parser = _parser()
-    rest = list(getattr(args, "rest", None) or [])
-    if rest[:1] == ["--"]:  # `triage-bot discord -- --sync`: the separator is not ours
-        rest = rest[1:]
-    opts = parser.parse_args(rest)
+    opts = parser.parse_args(runtime.own_flags(args))
     if (opts.guild or opts.clear) and not opts.sync:
         parser.error("--guild and --clear only go with --sync")
     token = os.environ.get("DISCORD_TOKEN", "").strip()
     if not token:
-        print("error: set DISCORD_TOKEN to the bot token (Developer Portal → your app → Bot → Reset Token)", file=sys.stderr)
-        return 2
-    try:
-        setup_logging(opts.log_level.upper())
-    except ValueError:
-        print(f"error: unknown log level {opts.log_level!r}", file=sys.stderr)
-        return 2
+        return runtime.usage_error("set DISCORD_TOKEN to the bot token (Developer Portal → your app → Bot → Reset Token)")
+    problem = runtime.start_logging(opts.log_level)
+    if problem:
+        return runtime.usage_error(problem)
     quiet_library_logs()
     api = configure_endpoints()
     try:
         ready_timeout = float(os.environ.get("DISCORD_GUILD_READY_TIMEOUT", "2"))
     except ValueError:
-        print("error: DISCORD_GUILD_READY_TIMEOUT must be a number of seconds", file=sys.stderr)
-        return 2
+        return runtime.usage_error("DISCORD_GUILD_READY_TIMEOUT must be a number of seconds")
     if opts.sync:
         return asyncio.run(sync_commands(token, opts.guild, clear=opts.clear))
 
@@ -81,14 +71,13 @@ def run(args, build_service) -> int:
 
 
 def configure_endpoints() -> str | None:
-    """Apply DISCORD_API_URL to discord.py's REST base (read on every request, by the HTTP
-    client and by the webhook adapter that sends interaction callbacks)."""
+    """Apply DISCORD_API_URL to discord.py's REST base (see `shim`)."""
     api = os.environ.get("DISCORD_API_URL", "").strip().rstrip("/")
     if not api:
         return None
     if not re.search(r"/api/v\d+$", api):
         api += "/api/v10"
-    Route.BASE = api
+    shim.set_api_base(api)
     return api
 
 
@@ -121,8 +110,7 @@ async def sync_commands(token: str, guild_id: int | None, *, clear: bool = False
                 bot.tree.copy_global_to(guild=guild)
             synced = await bot.tree.sync(guild=guild)
     except discord.LoginFailure:
-        print("error: Discord rejected DISCORD_TOKEN", file=sys.stderr)
-        return 2
+        return runtime.usage_error("Discord rejected DISCORD_TOKEN")
     except discord.HTTPException as exc:
         print(f"error: sync failed: {exc.status} {exc.text or ''}".rstrip(), file=sys.stderr)
         return 1
@@ -145,35 +133,27 @@ async def serve(service, token: str, opts, *, discover_gateway: bool = False, gu
         gateway_url=os.environ.get("DISCORD_GATEWAY_URL") or None,
         discover_gateway=discover_gateway,
     )
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    signals = (signal.SIGTERM, signal.SIGINT)
-    for sig in signals:
-        loop.add_signal_handler(sig, stop.set)
+    stopper = asyncio.create_task(runtime.wait_for_signal())
+    await asyncio.sleep(0)  # let it install the handlers: from here on SIGTERM stops cleanly
     health = None
     try:
         async with bot:
             if opts.health_port is not None:
-                health = await start_health_server(bot, service, opts.health_host, opts.health_port)
+                health = await start_health_server(bot, opts.health_host, opts.health_port)
             runner = asyncio.create_task(bot.start(token))
-            stopper = asyncio.create_task(stop.wait())
             done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
             if stopper in done:
                 log.info("shutting down")
-                await bot.close()
-            else:
-                stopper.cancel()
+                await bot.aclose()
             await runner
     except discord.LoginFailure:
-        print("error: Discord rejected DISCORD_TOKEN", file=sys.stderr)
-        return 2
+        return runtime.usage_error("Discord rejected DISCORD_TOKEN")
     except (discord.HTTPException, discord.GatewayNotFound, discord.ConnectionClosed) as exc:
         log.error("discord connection failed", extra={"error": type(exc).__name__, "code": getattr(exc, "code", None)})
         return 1
     finally:
+        stopper.cancel()
         if health is not None:
             await health.cleanup()
-        for sig in signals:
-            loop.remove_signal_handler(sig)
     log.info("stopped")
     return 0

@@ -14,24 +14,20 @@ import re
 from typing import Any, Callable
 
 import discord
-import yarl
 from discord import app_commands
 from discord.ext import commands
-from discord.gateway import DiscordWebSocket
 
-from bot.messages import DM, MENTION, Incoming, Limits, Outgoing
+from bot.messages import DM, MENTION, Incoming, Outgoing
 from bot.service import Service
 
 from . import embeds as E
+from . import shim
+from .embeds import DISCORD
 from .replies import Post, render
 from .views import DYNAMIC_ITEMS
 
 log = logging.getLogger("adapters.discord")
 
-PLATFORM = "discord"
-# Discord allows 2,000 characters of content; the service splits text a little shorter so
-# defusing @everyone (one zero-width space each) can never push a part over the limit.
-LIMITS = Limits(message_chars=1900)
 EXTENSION = "adapters.discord.commands"
 DEFER_AFTER_S = 2.0  # Discord drops an interaction not answered within 3 s; defer well before
 
@@ -48,7 +44,10 @@ def intents() -> discord.Intents:
 
 
 class _TriageBot:
-    """Behaviour shared by the plain and the auto-sharded bot (see `make_bot`)."""
+    """Behaviour shared by the plain and the auto-sharded bot (see `make_bot`); the Discord
+    `adapters.contract.ChatAdapter`."""
+
+    platform = DISCORD
 
     def __init__(
         self,
@@ -85,12 +84,12 @@ class _TriageBot:
 
     async def setup_hook(self) -> None:
         if self.gateway_url:
-            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.gateway_url)
+            shim.set_gateway(self.gateway_url)
         elif self.discover_gateway and self.shard_count is None and not isinstance(self, discord.AutoShardedClient):
             # A REST override (tests, proxies) means the default gateway is wrong too: ask
             # that API where its gateway is, as Discord documents (GET /gateway/bot).
             _, url, _ = await self.http.get_bot_gateway()
-            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+            shim.set_gateway(url)
         await self.load_extension(EXTENSION)
         # Persistent buttons: registered before the gateway connects, so clicks on messages
         # sent before a restart are answered.
@@ -126,6 +125,19 @@ class _TriageBot:
             "guilds": len(self.guilds), "shards": self.shard_count or 1,
         })  # fmt: skip
 
+    async def health(self) -> tuple[int, dict]:
+        """200 when on_ready has fired and the gateway socket(s) are open, else 503. The
+        service's own health (knowledge, record store) is reported but does not fail the
+        probe: with the store down the bot keeps answering (records are spooled), and
+        restarting it would not bring the database back."""
+        discord_status = self.status()
+        service_status = await asyncio.to_thread(self.service.health, True) if self.service is not None else None
+        ok = discord_status["ready"] and discord_status["connected"]
+        return (200 if ok else 503), {"ok": ok, "discord": discord_status, "service": service_status}
+
+    async def aclose(self) -> None:
+        await self.close()
+
     def status(self) -> dict:
         """Readiness for /healthz: on_ready has fired and the gateway socket(s) are open."""
         ready = self.is_ready() and not self.is_closed()
@@ -158,21 +170,21 @@ class _TriageBot:
         if message.type not in (discord.MessageType.default, discord.MessageType.reply):
             return  # joins, pins, thread starters...
         incoming = Incoming(
-            platform=PLATFORM,
+            platform=DISCORD.name,
             workspace=str(message.guild.id) if message.guild else "",
             channel=str(message.channel.id),
             user=str(message.author.id),
             text=strip_mention(message.content, me.id),
             via=DM if is_dm else MENTION,
             thread=str(message.channel.id) if isinstance(message.channel, discord.Thread) else None,
-            user_roles=role_ids(message.author),
+            user_roles=shim.role_ids(message.author),
             event_id=str(message.id),
             is_bot=message.author.bot,
             from_us=False,
         )
         def work() -> list[Post]:
             # The service answers a flood of mentions with one "slow down" notice, not a flood.
-            return self._render(self.service.handle(incoming, LIMITS), True)
+            return self._render(self.service.handle(incoming, DISCORD.limits), True)
 
         try:
             posts = await asyncio.to_thread(work)
@@ -215,7 +227,7 @@ class _TriageBot:
         incoming = self.incoming(interaction, text, via)
 
         def work() -> list[Post]:
-            return self._render(self.service.handle(incoming, LIMITS), public)
+            return self._render(self.service.handle(incoming, DISCORD.limits), public)
 
         await self._respond(interaction, work, public=public)
 
@@ -223,7 +235,7 @@ class _TriageBot:
         user = str(interaction.user.id)
 
         def work() -> list[Post]:
-            out = self.service.feedback(PLATFORM, user, record_id, choice, LIMITS, role_ids(interaction.user))
+            out = self.service.feedback(DISCORD.name, user, record_id, choice, DISCORD.limits, shim.role_ids(interaction.user))
             return self._render([out], False)
 
         await self._respond(interaction, work, public=False)
@@ -231,14 +243,14 @@ class _TriageBot:
     async def answer_keep(self, interaction: discord.Interaction, record_id: str, choice: str, yes: bool) -> None:
         """The answer replaces the question (and its buttons), so it is given once."""
         try:
-            out = await asyncio.to_thread(self.service.keep_text, PLATFORM, str(interaction.user.id), record_id, choice, yes, LIMITS)
+            out = await asyncio.to_thread(self.service.keep_text, DISCORD.name, str(interaction.user.id), record_id, choice, yes, DISCORD.limits)
             await interaction.response.edit_message(content=E.content(out.text), view=None)
         except Exception as exc:  # noqa: BLE001
             await self._apologise(interaction, exc)
 
     async def answer_more(self, interaction: discord.Interaction, record_id: str) -> None:
         """The "More" button: the verdict's details, for the clicker only."""
-        await self._respond(interaction, lambda: self._render([self.service.details(record_id, LIMITS)], False), public=False)
+        await self._respond(interaction, lambda: self._render([self.service.details(record_id, DISCORD.limits)], False), public=False)
 
     async def answer_post_publicly(self, interaction: discord.Interaction, record_id: str | None) -> None:
         """Re-post the private verdict the button sits under, for the whole channel."""
@@ -257,14 +269,14 @@ class _TriageBot:
         user = interaction.user
         channel = interaction.channel
         return Incoming(
-            platform=PLATFORM,
+            platform=DISCORD.name,
             workspace=str(interaction.guild_id or ""),
             channel=str(interaction.channel_id or ""),
             user=str(user.id),
             text=text,
             via=via,
             thread=str(channel.id) if isinstance(channel, discord.Thread) else None,
-            user_roles=role_ids(user),
+            user_roles=shim.role_ids(user),
             event_id=str(interaction.id),
             is_bot=user.bot,
         )
@@ -322,11 +334,11 @@ class _TriageBot:
 
     # -- helpers --------------------------------------------------------------------------
 
+    def render(self, out: Outgoing, *, public: bool = False) -> list[Post]:
+        return render(out, public=public, charts_as_png=self.charts_as_png)
+
     def _render(self, outs: list[Outgoing], public: bool) -> list[Post]:
-        posts: list[Post] = []
-        for out in outs:
-            posts += render(out, public=public, charts_as_png=self.charts_as_png)
-        return posts
+        return [post for out in outs for post in self.render(out, public=public)]
 
     def _failed(self, where: str, exc: BaseException, **fields: Any) -> None:
         self.errors.append(exc)
@@ -345,10 +357,7 @@ class ShardedTriageBot(_TriageBot, commands.AutoShardedBot):
 
 
 def make_bot(service: Service | None, *, sharded: bool = False, **options: Any) -> _TriageBot:
-    # The bot never joins voice: skip discord.py's start-up warnings about voice libraries.
-    discord.VoiceClient.warn_nacl = False
-    if hasattr(discord.VoiceClient, "warn_dave"):
-        discord.VoiceClient.warn_dave = False
+    shim.no_voice_warnings()  # the bot never joins voice
     return (ShardedTriageBot if sharded else TriageBot)(service, **options)
 
 
@@ -358,12 +367,3 @@ _MENTION = "<@!?{}>"
 def strip_mention(text: str, user_id: int) -> str:
     """The message without our mention(s): "@bot the model lies" -> "the model lies"."""
     return re.sub(_MENTION.format(user_id), "", text).strip()
-
-
-def role_ids(user: discord.abc.User) -> frozenset[str]:
-    """Role ids of a guild member (from the member payload itself, so it works even when
-    the guild is not cached); empty for users outside a guild."""
-    ids = getattr(user, "_roles", None)
-    if ids is None:
-        ids = [r.id for r in getattr(user, "roles", ())]
-    return frozenset(str(i) for i in ids)

@@ -11,15 +11,19 @@ order as the console and Slack replies.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import discord
 
+from adapters.contract import Platform
 from bot.messages import Chart
+from bot.render import cut, sections
 from bot.reply import Reply
-from bot.render import sections
 from bot.vocabulary import CATEGORY_TABLE, int_colour
+
+# Discord allows 2,000 characters of content; the service splits text a little shorter so
+# defusing @everyone (one zero-width space each) can never push a part over the limit.
+DISCORD = Platform("discord", message_chars=1900, mass_mentions=("everyone", "here"), mention_breaker="\u200b")
 
 CONTENT = 2000
 TITLE = 256
@@ -30,7 +34,6 @@ FIELD_VALUE = 1024
 FOOTER = 2048
 TOTAL = 6000
 
-ELLIPSIS = "…"
 SHORTENED = "Shortened to fit Discord's limits."
 
 # One colour per category, the same palette as the PNG charts and the report (bot.vocabulary).
@@ -38,31 +41,6 @@ COLOURS = {c.name: int_colour(c.rgb) for c in CATEGORY_TABLE}
 NEUTRAL = 0x5865F2  # Discord blurple: help, stats and other non-verdict answers
 
 MAX_NOTE_FIELDS = 3
-
-_MASS = re.compile(r"@(everyone|here)\b", re.IGNORECASE)
-
-
-def defuse(text: str) -> str:
-    """Break @everyone/@here with a zero-width space: defence in depth on top of
-    AllowedMentions.none(), so an echoed mass mention does not even look like one."""
-    return _MASS.sub("@\u200b\\1", text)
-
-
-def cut(text: str, limit: int) -> str:
-    """At most `limit` characters, ending at a line or word boundary plus an ellipsis."""
-    if limit <= 0:
-        return ""
-    if len(text) <= limit:
-        return text
-    if limit <= len(ELLIPSIS):
-        return ELLIPSIS[:limit]
-    window = text[: limit - len(ELLIPSIS)]
-    for sep in ("\n", " "):
-        at = window.rfind(sep)
-        if at >= len(window) * 2 // 3:
-            window = window[:at]
-            break
-    return window.rstrip() + ELLIPSIS
 
 
 @dataclass
@@ -198,4 +176,6 @@ def chart_spec(chart: Chart, text: str, image: str | None = None) -> EmbedSpec:
 
 
 def content(text: str) -> str:
-    return cut(defuse(text), CONTENT)
+    """Message content: mass mentions defused (on top of AllowedMentions.none(), so an
+    echoed one does not even look like one), within Discord's 2,000 characters."""
+    return cut(DISCORD.defuse(text), CONTENT)

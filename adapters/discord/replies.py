@@ -13,6 +13,7 @@ import discord
 from bot.chart import png
 from bot.commands import HELP
 from bot.messages import Kind, Outgoing
+from bot.render import cut
 
 from . import embeds as E
 from .views import keep_view, verdict_view
@@ -87,14 +88,14 @@ def render(out: Outgoing, *, public: bool = False, charts_as_png: bool = True) -
         return [Post(embeds=[E.chart_spec(out.chart, out.text, image)], files=files, private=private)]
     if out.attachment is not None:
         return [Post(content=E.content(out.text), files=[(out.attachment.filename, out.attachment.content)], private=private)]
-    if out.extra.get("keep"):  # a disagreeing rating: the question and its buttons, for the author
-        return [Post(content=E.content(f"{out.text}\n\n{out.extra['keep']}"), private=True,
-                     keep=(out.extra["record"], out.extra["choice"]))]
+    if out.rating is not None and out.rating.keep_question:  # a disagreeing rating: ask the author
+        return [Post(content=E.content(f"{out.text}\n\n{out.rating.keep_question}"), private=True,
+                     keep=(out.rating.record_id, out.rating.choice))]
     parts = list(out.parts or (out.text,))
     if out.kind == Kind.HELP and HELP in out.text:
         parts = _discord_help(out.text, parts)
     if len(parts) > MAX_PARTS:
         # More than a few messages is a wall: the beginning as a message, the whole as a file.
-        head = E.cut(E.defuse(parts[0]), E.CONTENT - len(LONG_NOTE)) + LONG_NOTE
+        head = cut(E.DISCORD.defuse(parts[0]), E.CONTENT - len(LONG_NOTE)) + LONG_NOTE
         return [Post(content=head, files=[(f"{out.kind}.txt", out.text.encode())], private=private)]
     return [Post(content=E.content(p), private=private) for p in parts]

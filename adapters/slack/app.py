@@ -31,21 +31,19 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.commands import MODERATOR_COMMANDS, parse
-from bot.messages import ACTION, DM, MENTION, SLASH, Incoming, Limits, Outgoing
+from bot.messages import DM, MENTION, Incoming, Outgoing
 from bot.reply import Reply
 from bot.service import Service
 
 from . import blocks, keep
 from .blocks import Share
 from .more import show_more
-from .payloads import PLATFORM, from_event
+from .payloads import from_command, from_event, from_shortcut
 from .settings import Settings, sdk_logger  # noqa: F401 - Settings is part of this module's API
-from .text import esc, to_plain
+from .text import SLACK, esc
 
 log = logging.getLogger("adapters.slack")
 
-LIMITS = Limits(message_chars=3000)
 SHORTCUT_ID = "triage_message"
 # message subtypes that carry something a person said (or a flag the Service decides on)
 _ANSWERABLE = {None, "bot_message", "file_share", "thread_broadcast", "me_message", "message_changed", "message_deleted"}
@@ -55,8 +53,11 @@ _GROUP_TTL_S = 300.0
 
 
 class SlackAdapter:
-    """One bolt AsyncApp wired to one Service. Call (and await) `start()` on the event loop
-    that will serve requests; `aclose()` drains in-flight replies and closes the Service."""
+    """One bolt AsyncApp wired to one Service (an `adapters.contract.ChatAdapter`). Call (and
+    await) `start()` on the event loop that will serve requests; `aclose()` drains in-flight
+    replies and closes the Service."""
+
+    platform = SLACK
 
     def __init__(self, service: Service, settings: Settings, *, owns_service: bool = True) -> None:
         self.service = service
@@ -128,8 +129,11 @@ class SlackAdapter:
     async def health(self) -> tuple[int, dict]:
         report = await asyncio.to_thread(self.service.health, True)  # public: no hosts or paths
         ok = bool(report.get("ok")) and not self.draining and self.app is not None
-        report = {**report, "ok": ok, "platform": PLATFORM, "pid": os.getpid(), "in_flight": len(self.tasks), "draining": self.draining}
+        report = {**report, "ok": ok, "platform": SLACK.name, "pid": os.getpid(), "in_flight": len(self.tasks), "draining": self.draining}
         return (200 if ok else 503), report
+
+    def render(self, out: Outgoing, *, share: Share | None = None) -> list[dict]:
+        return blocks.render(out, share=share)
 
     # -- listeners --------------------------------------------------------------------------
 
@@ -156,21 +160,15 @@ class SlackAdapter:
         @app.command(re.compile(r"^/"))  # /triage, or whatever an admin renamed it to
         async def on_command(ack, command, context):
             await ack()
-            text = to_plain(command.get("text"), context.bot_user_id)
-            incoming = Incoming(PLATFORM, command.get("team_id") or context.team_id or "", command.get("channel_id") or "",
-                                command.get("user_id") or "", text, SLASH)  # fmt: skip
-            self.spawn(self._answer_privately(incoming, command.get("response_url"), Share("channel", _triaged_text(incoming))))
+            incoming = from_command(command, context)
+            self.spawn(self._answer_privately(incoming, command.get("response_url"), Share("channel", _triaged_text(self.service, incoming))))
 
         @app.shortcut(SHORTCUT_ID)
         async def on_shortcut(ack, shortcut, context):
             await ack()
-            message = shortcut.get("message") or {}
-            channel = (shortcut.get("channel") or {}).get("id") or ""
-            thread = message.get("thread_ts") or message.get("ts") or shortcut.get("message_ts") or ""
-            team = (shortcut.get("team") or {}).get("id") or context.team_id or ""
-            user = (shortcut.get("user") or {}).get("id") or ""
-            incoming = Incoming(PLATFORM, team, channel, user, to_plain(message.get("text"), context.bot_user_id), ACTION, thread=thread)
-            self.spawn(self._answer_privately(incoming, shortcut.get("response_url"), Share("thread", incoming.text, channel, thread)))
+            incoming = from_shortcut(shortcut, context)
+            share = Share("thread", incoming.text, incoming.channel, incoming.thread or "")
+            self.spawn(self._answer_privately(incoming, shortcut.get("response_url"), share))
 
         @app.action(re.compile(r"^fb\|"))
         async def on_feedback(ack, body, action):
@@ -185,7 +183,7 @@ class SlackAdapter:
         @app.action(re.compile(r"^keep\|"))
         async def on_keep(ack, body, action):
             await ack()
-            self.spawn(keep.answer(self, body, action, LIMITS))
+            self.spawn(keep.answer(self, body, action))
 
         @app.action(re.compile(r"^(share|thread)\|"))
         async def on_share(ack, body, action):
@@ -200,7 +198,7 @@ class SlackAdapter:
         roles = await self._roles(incoming)
         if roles:
             incoming = replace(incoming, user_roles=roles)
-        return await asyncio.to_thread(self.service.handle, incoming, LIMITS)
+        return await asyncio.to_thread(self.service.handle, incoming, SLACK.limits)
 
     async def _converse(self, incoming: Incoming, channel: str, thread_ts: str | None) -> None:
         """Mentions and DMs: answer in the conversation (thread); private answers (refusals,
@@ -211,7 +209,7 @@ class SlackAdapter:
             if await self._upload(out, channel, thread_ts):
                 continue
             private = out.private and not channel.startswith("D")
-            for msg in blocks.render(out):
+            for msg in self.render(out):
                 if private:
                     await client.chat_postEphemeral(channel=channel, user=incoming.user, thread_ts=thread_ts, **msg)
                 else:
@@ -221,7 +219,7 @@ class SlackAdapter:
         """Slash command and message shortcut: ephemeral to the invoker (response_url)."""
         for out in await self._handle(incoming):
             self._remember(out)
-            for msg in blocks.render(out, share=share if out.reply is not None else None):
+            for msg in self.render(out, share=share if out.reply is not None else None):
                 await self._ephemeral(response_url, incoming, msg)
 
     async def _ephemeral(self, response_url: str | None, incoming: Incoming, msg: dict, **fields) -> None:
@@ -270,11 +268,11 @@ class SlackAdapter:
         except ValueError:
             return
         user = (body.get("user") or {}).get("id") or ""
-        out = await asyncio.to_thread(self.service.feedback, PLATFORM, user, record_id, choice, LIMITS)
-        ack = ":white_check_mark: " + esc(out.text) if out.extra.get("choice") else esc(out.text)
+        out = await asyncio.to_thread(self.service.feedback, SLACK.name, user, record_id, choice, SLACK.limits)
+        ack = ":white_check_mark: " + esc(out.text) if out.rating else esc(out.text)
         message = body.get("message")
         url = body.get("response_url")
-        if not out.extra.get("choice"):  # not recorded (refused, unknown record): tell the clicker alone
+        if out.rating is None:  # not recorded (refused, unknown record): tell the clicker alone
             payload = {"response_type": "ephemeral", "replace_original": False, "text": ack}
         elif message and message.get("blocks"):  # a message everyone sees: keep it, note the rating
             payload = {"replace_original": True, "text": message.get("text") or "Triage", "blocks": blocks.with_ack(message["blocks"], ack)}
@@ -290,8 +288,8 @@ class SlackAdapter:
             await self._respond(url, payload)
         elif message and body.get("channel"):
             await self.app.client.chat_update(channel=body["channel"]["id"], ts=message["ts"], text=payload["text"], blocks=payload.get("blocks"))
-        if out.extra.get("keep"):  # the author disagreed: may their message be kept?
-            await keep.ask(self, body, out, record_id)
+        if out.rating is not None and out.rating.keep_question:  # the author disagreed: may their message be kept?
+            await keep.ask(self, body, out.rating)
 
     async def _share(self, body: dict, action: dict) -> None:
         kind, _, record_id = action["action_id"].partition("|")
@@ -340,24 +338,11 @@ class SlackAdapter:
         return self.service.preview(text)
 
     async def _roles(self, incoming: Incoming) -> frozenset[str]:
-        """The user's Slack user groups among the configured moderator and ethics-lead groups
-        (ids "S..."), looked up only for the commands those roles gate (needs usergroups:read;
-        cached 5 minutes)."""
-        if incoming.via == ACTION:
-            return frozenset()
-        roles = self.service.config.roles
-        name = parse(incoming.text).name
-        if name in MODERATOR_COMMANDS:
-            allowed = roles.moderators.get(PLATFORM, frozenset())
-        elif name == "stats":
-            allowed = roles.ethics_leads.get(PLATFORM, frozenset()) | roles.moderators.get(PLATFORM, frozenset())
-        else:
-            return frozenset()
-        groups = sorted(g for g in allowed if g.startswith("S"))
-        if not groups or incoming.user in allowed:
-            return frozenset()
+        """Slack sends no roles with a message: of the user groups (ids "S...") the service
+        says decide this message's command, the ones the user is in (needs usergroups:read;
+        cached 5 minutes). Which command needs which role is the service's policy."""
         found = set()
-        for group in groups:
+        for group in sorted(g for g in self.service.roles_to_look_up(incoming) if g.startswith("S")):
             if incoming.user in await self._group_members(group):
                 found.add(group)
         return frozenset(found)
@@ -389,7 +374,7 @@ class SlackAdapter:
             log.error("reply failed", extra={"error": type(exc).__name__, "at": f"{where.filename}:{where.lineno}" if where else "?"})
 
 
-def _triaged_text(incoming: Incoming) -> str:
+def _triaged_text(service: Service, incoming: Incoming) -> str:
     """What a slash command triages: the concern without a leading `triage` word."""
-    command = parse(incoming.text)
+    command = service.command(incoming)
     return command.arg if command.name == "triage" else incoming.text

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.messages import Rating
+
 from . import blocks
 from .more import tell_clicker
-from .payloads import PLATFORM
-from .text import esc
+from .text import SLACK, esc
 
 KEEP_PREFIX = "keep|"
 KEEP_BLOCK = "keep"
@@ -26,17 +27,17 @@ def question(text: str, record_id: str, choice: str) -> dict:
     ]}  # fmt: skip
 
 
-async def ask(bot, body: dict, out, record_id: str) -> None:
-    await tell_clicker(bot, body, question(out.extra["keep"], record_id, out.extra["choice"]))
+async def ask(bot, body: dict, rating: Rating) -> None:
+    await tell_clicker(bot, body, question(rating.keep_question, rating.record_id, rating.choice))
 
 
-async def answer(bot, body: dict, action: dict, limits) -> None:
+async def answer(bot, body: dict, action: dict) -> None:
     try:
         _, reply, choice, record_id = action["action_id"].split("|", 3)
     except ValueError:
         return
     user = (body.get("user") or {}).get("id") or ""
-    out = await asyncio.to_thread(bot.service.keep_text, PLATFORM, user, record_id, choice, reply == "yes", limits)
+    out = await asyncio.to_thread(bot.service.keep_text, SLACK.name, user, record_id, choice, reply == "yes", SLACK.limits)
     url = body.get("response_url")
     if url:  # the answer replaces the question, so it cannot be clicked twice
         await bot._respond(url, {"response_type": "ephemeral", "replace_original": True, "text": esc(out.text)})

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import os
 
-from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
+from adapters.health import start_health_server
+from adapters.runtime import wait_for_signal
+
 from .app import SlackAdapter, sdk_logger
-from .web import health_app, wait_for_signal
 
 log = logging.getLogger("adapters.slack.socket")
 
@@ -32,11 +33,7 @@ async def disconnect(adapter: SlackAdapter, handler: AsyncSocketModeHandler) -> 
 
 async def serve_socket_mode(adapter: SlackAdapter, *, health_host: str = "127.0.0.1", health_port: int | None = None) -> None:
     handler = await connect(adapter)
-    runner = None
-    if health_port is not None:
-        runner = web.AppRunner(health_app(adapter), access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, health_host, health_port).start()
+    runner = await start_health_server(adapter, health_host, health_port) if health_port is not None else None
     log.info("slack socket mode connected", extra={"pid": os.getpid(), "health_port": health_port})
     try:
         await wait_for_signal()

@@ -7,21 +7,27 @@ Outbound, every dynamic string we put into ``text`` or a mrkdwn field goes throu
 :func:`esc`: after ``<`` is escaped no control sequence (``<!channel>``, ``<@U123>``,
 ``<url|label>``) can form, and the bare words ``@channel``/``@here``/``@everyone`` get an
 invisible word joiner so no client setting can turn them into a broadcast either.
+
+Escaped text is cut by `bot.render` like every platform's, with one Slack rule: never
+inside an entity (``&amp;`` cut to ``&am`` would show as garbage).
 """
 from __future__ import annotations
 
 import re
 
+from adapters.contract import Platform
+from bot import render
+
+# The service splits plain answers to one section's worth (Block Kit sections hold 3,000).
+SLACK = Platform("slack", message_chars=3000, mass_mentions=("channel", "here", "everyone"), mention_breaker="\u2060")
+
 _CONTROL = re.compile(r"<([^<>]*)>")
-_BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
-_WORD_JOINER = "\u2060"
 _ENTITY_TAIL = re.compile(r"&[a-z#0-9]{0,6}$")
 
 
 def esc(text: str) -> str:
     """Escape a string for Slack ``text``/mrkdwn so it can never ping or link anyone."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _BROADCAST.sub(lambda m: "@" + _WORD_JOINER + m.group(1), text)
+    return SLACK.defuse(text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
 
 
 def link(url: str, label: str) -> str:
@@ -32,35 +38,14 @@ def link(url: str, label: str) -> str:
     return f"<{safe_url}|{esc(label)}>"
 
 
-def cut(text: str, limit: int, ellipsis: str = "…") -> str:
-    """Shorten escaped text to at most ``limit`` chars without splitting an ``&amp;`` entity."""
-    if len(text) <= limit:
-        return text
-    head = text[: max(0, limit - len(ellipsis))]
-    head = _ENTITY_TAIL.sub("", head)
-    return head + ellipsis
+def cut(text: str, limit: int) -> str:
+    """Shorten escaped text to at most ``limit`` chars without splitting an entity."""
+    return render.cut(text, limit, unbreakable=_ENTITY_TAIL)
 
 
-def chunks(text: str, limit: int) -> list[str]:
-    """Split (escaped) text into pieces of at most ``limit`` chars at line, then word
-    boundaries, never inside an entity."""
-    out: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        window = rest[:limit]
-        at = window.rfind("\n")
-        if at < limit // 3:
-            at = window.rfind(" ")
-        if at < limit // 3:
-            at = limit
-            tail = _ENTITY_TAIL.search(window)
-            if tail:
-                at = tail.start()
-        out.append(rest[:at].rstrip())
-        rest = rest[at:].lstrip("\n ")
-    if rest or not out:
-        out.append(rest)
-    return out
+def chunks(text: str, limit: int) -> tuple[str, ...]:
+    """Split escaped text into pieces of at most ``limit`` chars, never inside an entity."""
+    return render.split_text(text, limit, unbreakable=_ENTITY_TAIL)
 
 
 def to_plain(text: str | None, bot_user_id: str | None = None) -> str:

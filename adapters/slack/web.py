@@ -19,36 +19,21 @@ import socket
 import subprocess
 import sys
 import time
-from urllib.parse import parse_qsl
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.context.async_context import AsyncBoltContext
-from slack_bolt.request.async_internals import build_async_context
-from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_sdk.signature import SignatureVerifier
 
+from adapters.health import add_health_route
+from adapters.runtime import STOP_SIGNALS, wait_for_signal
+
 from .app import SlackAdapter
+from .shim import bolt_request
 
 log = logging.getLogger("adapters.slack.web")
 
 EVENTS_PATH = "/slack/events"
-HEALTH_PATH = "/healthz"
 MAX_BODY = 1024 * 1024  # Slack payloads are far smaller; anything bigger is not from Slack
-
-
-async def bolt_request(request: web.Request) -> AsyncBoltRequest:
-    """`to_bolt_request`, plus a fix for bolt's form parsing: bolt takes ANY form body that
-    contains the substring "payload" for an interactive `payload=<json>` body, so
-    `/triage is this payload risky?` would parse to {} and be answered 404. A form body
-    without a `payload` field is parsed as the plain form it is."""
-    req = await to_bolt_request(request)
-    if not req.body and req.raw_body and req.content_type == "application/x-www-form-urlencoded":
-        fields = dict(parse_qsl(req.raw_body, keep_blank_values=True))
-        if fields and "payload" not in fields:
-            req.body = fields
-            req.context = build_async_context(AsyncBoltContext({}), req.body)
-    return req
 
 
 def is_signed(verifier: SignatureVerifier | None, body: bytes, headers) -> bool:
@@ -84,10 +69,6 @@ def build_web_app(adapter: SlackAdapter, *, events_path: str = EVENTS_PATH) -> w
             return web.Response(status=400, text="unreadable body")
         return await to_aiohttp_response(await adapter.app.async_dispatch(bolt_req))
 
-    async def healthz(request: web.Request) -> web.StreamResponse:
-        status, report = await adapter.health()
-        return web.json_response(report, status=status)
-
     async def on_startup(_app: web.Application) -> None:
         await adapter.start()
 
@@ -99,35 +80,11 @@ def build_web_app(adapter: SlackAdapter, *, events_path: str = EVENTS_PATH) -> w
 
     app = web.Application(client_max_size=MAX_BODY)
     app.router.add_post(events_path, events)
-    app.router.add_get(HEALTH_PATH, healthz)
+    add_health_route(app, adapter)
     app.on_startup.append(on_startup)
     app.on_shutdown.append(on_shutdown)
     app.on_cleanup.append(on_cleanup)
     return app
-
-
-def health_app(adapter: SlackAdapter) -> web.Application:
-    """Just /healthz (Socket Mode's optional --health-port)."""
-
-    async def healthz(request: web.Request) -> web.StreamResponse:
-        status, report = await adapter.health()
-        return web.json_response(report, status=status)
-
-    app = web.Application()
-    app.router.add_get(HEALTH_PATH, healthz)
-    return app
-
-
-async def wait_for_signal() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
 
 
 async def serve_http(adapter: SlackAdapter, host: str, port: int, *, reuse_port: bool = False, ready=None) -> None:
@@ -181,7 +138,7 @@ def supervise(worker_argv: list[str], workers: int, *, grace: float = 20.0) -> i
                 except ProcessLookupError:
                     pass
 
-    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous = {sig: signal.signal(sig, forward) for sig in STOP_SIGNALS}
     code = 0
     try:
         procs = [start() for _ in range(workers)]

@@ -7,7 +7,7 @@ import socket
 
 import aiohttp
 
-from adapters.discord.health import start_health_server
+from adapters.health import start_health_server
 from discord_kit import answer, ask
 
 
@@ -22,7 +22,7 @@ def test_a_malformed_payload_does_not_end_the_client(env):
         w = fake.world
         bot.restart_delay = 0.05
         port = _free_port()
-        health = await start_health_server(bot, env.service, "127.0.0.1", port)
+        health = await start_health_server(bot, "127.0.0.1", port)
         try:
             no_user = {"guild_id": w.guild_id, "roles": [], "joined_at": "2024-01-01T00:00:00+00:00"}
             bad_id = w.mention_message("the chatbot made up a citation")

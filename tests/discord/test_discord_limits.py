@@ -6,6 +6,7 @@ import pytest
 from adapters.discord import embeds as E
 from adapters.discord.replies import LONG_NOTE
 from bot.messages import Bar, Chart
+from bot.render import ELLIPSIS, cut
 from bot.reply import Link, Note, Reply
 from discord_kit import CHANNEL_MESSAGES, HUGE_CONCERN, P, Env, answer, ask, assert_within_limits, sub
 
@@ -35,7 +36,7 @@ def test_a_huge_reply_fits_every_embed_limit(n_pitfalls):
     assert not P.message_limit_errors({"embeds": [embed]}), P.message_limit_errors({"embeds": [embed]})
     assert P.embed_size(embed) <= P.LIMIT_EMBEDS_TOTAL
     assert len(embed["fields"]) <= P.LIMIT_EMBED_FIELDS
-    assert embed["title"].endswith(E.ELLIPSIS) and len(embed["title"]) <= P.LIMIT_EMBED_TITLE
+    assert embed["title"].endswith(ELLIPSIS) and len(embed["title"]) <= P.LIMIT_EMBED_TITLE
     assert embed["footer"]["text"].endswith(E.SHORTENED)
     assert embed["color"] == E.COLOURS["both"]
     names = [f["name"] for f in embed["fields"]]
@@ -58,10 +59,10 @@ def test_a_small_reply_is_left_alone():
 
 
 def test_cut_and_content():
-    assert E.cut("short", 10) == "short"
+    assert cut("short", 10) == "short"
     text = "word " * 1000
-    out = E.cut(text, 100)
-    assert len(out) <= 100 and out.endswith(E.ELLIPSIS) and not out[:-1].endswith(" ")
+    out = cut(text, 100)
+    assert len(out) <= 100 and out.endswith(ELLIPSIS) and not out[:-1].endswith(" ")
     assert len(E.content("@everyone " * 500)) <= E.CONTENT
     assert "@everyone" not in E.content("hi @everyone and @here") and "@\u200bhere" in E.content("@here")
 

@@ -13,7 +13,7 @@ The REAL discord.py client runs against it unmodified:
 * Gateway: ``discord.Client`` connects to ``DiscordWebSocket.DEFAULT_GATEWAY``
   (it never asks ``GET /gateway/bot``); ``AutoShardedClient`` asks
   ``GET /gateway/bot`` and uses the returned ``url``.  ``patched_urls()``
-  patches both, so either client class reaches this fake.  The fake speaks
+  patches both (with ``adapters.discord.shim``), so either client class reaches this fake.  The fake speaks
   the documented handshake: HELLO(op 10) -> client HEARTBEAT(op 1) / IDENTIFY
   (op 2) -> HEARTBEAT_ACK(op 11), READY, GUILD_CREATE...; RESUME(op 6) ->
   RESUMED.  Frames are sent as uncompressed TEXT, which discord.py accepts
@@ -39,7 +39,7 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional, Pattern, Tuple, Union
+from typing import Any, AsyncIterator, Callable, ContextManager, Dict, List, Optional, Pattern, Tuple, Union
 
 from aiohttp import WSMsgType, web
 
@@ -239,20 +239,12 @@ class FakeDiscord:
     def gateway_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/gateway"
 
-    @contextlib.contextmanager
-    def patched_urls(self) -> Iterator[None]:
-        """Point discord.py's REST base and default gateway at this fake (restored on exit)."""
-        import yarl
-        from discord.gateway import DiscordWebSocket
-        from discord.http import Route
+    def patched_urls(self) -> ContextManager[None]:
+        """Point discord.py's REST base and default gateway at this fake (restored on exit),
+        through the front end's one module of discord.py internals."""
+        from adapters.discord.shim import endpoints
 
-        old_base, old_gw = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
-        Route.BASE = self.api_base
-        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.gateway_url)
-        try:
-            yield
-        finally:
-            Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = old_base, old_gw
+        return endpoints(self.api_base, self.gateway_url)
 
     # ------------------------------------------------------------- queries
     def calls_matching(

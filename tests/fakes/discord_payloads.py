@@ -8,11 +8,10 @@ objects by hand.
 References (Discord developer docs):
   * Gateway events: READY, GUILD_CREATE, MESSAGE_CREATE, INTERACTION_CREATE
   * Interaction object: type 2 APPLICATION_COMMAND, 3 MESSAGE_COMPONENT,
-    4 APPLICATION_COMMAND_AUTOCOMPLETE, 5 MODAL_SUBMIT
-  * Application command types: 1 CHAT_INPUT, 2 USER, 3 MESSAGE
-  * Option types: 1 SUB_COMMAND, 2 SUB_COMMAND_GROUP, 3 STRING, 4 INTEGER,
-    5 BOOLEAN, 6 USER, 7 CHANNEL, 8 ROLE, 9 MENTIONABLE, 10 NUMBER, 11 ATTACHMENT
-  * Component types: 1 ACTION_ROW, 2 BUTTON, 3 STRING_SELECT, 4 TEXT_INPUT
+    4 APPLICATION_COMMAND_AUTOCOMPLETE
+  * Application command types: 1 CHAT_INPUT, 3 MESSAGE
+  * Option types: 1 SUB_COMMAND, 2 SUB_COMMAND_GROUP, 3 STRING, 5 BOOLEAN
+  * Component types: 1 ACTION_ROW, 2 BUTTON
 
 Snowflakes are strings in payloads (as on the wire). Most builders have a
 convenience wrapper on :class:`World`, which holds a small consistent universe
@@ -32,33 +31,23 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 DISCORD_EPOCH_MS = 1420070400000
 
 # Interaction types
-PING = 1
 APPLICATION_COMMAND = 2
 MESSAGE_COMPONENT = 3
 APPLICATION_COMMAND_AUTOCOMPLETE = 4
-MODAL_SUBMIT = 5
 
 # Application command types
 CHAT_INPUT = 1
-USER_COMMAND = 2
 MESSAGE_COMMAND = 3
 
 # Option types
 OPT_SUB_COMMAND = 1
 OPT_SUB_COMMAND_GROUP = 2
 OPT_STRING = 3
-OPT_INTEGER = 4
 OPT_BOOLEAN = 5
-OPT_USER = 6
-OPT_CHANNEL = 7
-OPT_ROLE = 8
-OPT_NUMBER = 10
 
 # Component types
 COMP_ACTION_ROW = 1
 COMP_BUTTON = 2
-COMP_STRING_SELECT = 3
-COMP_TEXT_INPUT = 4
 
 # Channel types
 GUILD_TEXT = 0
@@ -67,12 +56,10 @@ DM = 1
 # Interaction context types
 CTX_GUILD = 0
 CTX_BOT_DM = 1
-CTX_PRIVATE_CHANNEL = 2
 
 EPHEMERAL_FLAG = 1 << 6
 
 # Permissions as decimal strings (Discord sends them as strings)
-PERM_ALL = str((1 << 50) - 1)
 PERM_MEMBER = str(
     (1 << 10)  # VIEW_CHANNEL
     | (1 << 11)  # SEND_MESSAGES
@@ -98,6 +85,16 @@ def snowflake(at: Optional[float] = None) -> str:
     with _counter_lock:
         inc = next(_counter) & 0xFFF
     return str(((ms - DISCORD_EPOCH_MS) << 22) | (1 << 17) | inc)
+
+
+def _id(value: Optional[Any]) -> Optional[str]:
+    return None if value is None else str(value)
+
+
+def _put(data: Dict[str, Any], **optional: Any) -> Dict[str, Any]:
+    """``data`` plus each optional field that was given: Discord leaves absent ones out."""
+    data.update({key: value for key, value in optional.items() if value is not None})
+    return data
 
 
 def iso_now() -> str:
@@ -177,11 +174,7 @@ def member(
         "pending": False,
         "communication_disabled_until": None,
     }
-    if user_obj is not None:
-        data["user"] = user_obj
-    if permissions is not None:
-        data["permissions"] = permissions
-    return data
+    return _put(data, user=user_obj, permissions=permissions)
 
 
 def text_channel(channel_id: str, guild_id: str, name: str = "general", *, position: int = 0) -> Dict[str, Any]:
@@ -246,17 +239,8 @@ def message(
         "pinned": False,
         "flags": flags,
     }
-    if guild_id is not None:
-        data["guild_id"] = str(guild_id)
-    if member_obj is not None:
-        data["member"] = member_obj
-    if webhook_id is not None:
-        data["webhook_id"] = str(webhook_id)
-    if application_id is not None:
-        data["application_id"] = str(application_id)
-    if message_reference is not None:
-        data["message_reference"] = message_reference
-    return data
+    return _put(data, guild_id=_id(guild_id), member=member_obj, webhook_id=_id(webhook_id),
+                application_id=_id(application_id), message_reference=message_reference)
 
 
 def mention_user(user_obj: Dict[str, Any], member_obj: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
@@ -454,13 +438,7 @@ def chat_input_data(
     only for guild-registered commands (discord.py then looks in that guild's
     commands first, falling back to global ones)."""
     data: Dict[str, Any] = {"id": str(command_id or snowflake()), "name": name, "type": CHAT_INPUT}
-    if options:
-        data["options"] = list(options)
-    if command_guild_id is not None:
-        data["guild_id"] = str(command_guild_id)
-    if resolved is not None:
-        data["resolved"] = resolved
-    return data
+    return _put(data, options=list(options) or None, guild_id=_id(command_guild_id), resolved=resolved)
 
 
 def message_command_data(
@@ -479,37 +457,12 @@ def message_command_data(
         "target_id": target["id"],
         "resolved": {"messages": {target["id"]: resolved_msg}},
     }
-    if command_guild_id is not None:
-        data["guild_id"] = str(command_guild_id)
-    return data
-
-
-def user_command_data(name: str, target_user: Dict[str, Any], target_member: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-    """``data`` of a USER context-menu command."""
-    resolved: Dict[str, Any] = {"users": {target_user["id"]: target_user}}
-    if target_member is not None:
-        resolved["members"] = {target_user["id"]: {k: v for k, v in target_member.items() if k != "user"}}
-    return {"id": snowflake(), "name": name, "type": USER_COMMAND, "target_id": target_user["id"], "resolved": resolved}
+    return _put(data, guild_id=_id(command_guild_id))
 
 
 def button_data(custom_id: str) -> Dict[str, Any]:
     """``data`` of a MESSAGE_COMPONENT interaction for a button."""
     return {"custom_id": custom_id, "component_type": COMP_BUTTON}
-
-
-def select_data(custom_id: str, values: Sequence[str]) -> Dict[str, Any]:
-    return {"custom_id": custom_id, "component_type": COMP_STRING_SELECT, "values": list(values)}
-
-
-def modal_submit_data(custom_id: str, values: Dict[str, str]) -> Dict[str, Any]:
-    """``data`` of a MODAL_SUBMIT: one action row with a TEXT_INPUT per value."""
-    return {
-        "custom_id": custom_id,
-        "components": [
-            {"type": COMP_ACTION_ROW, "components": [{"type": COMP_TEXT_INPUT, "custom_id": k, "value": v}]}
-            for k, v in values.items()
-        ],
-    }
 
 
 # ---------------------------------------------------------------------------
@@ -679,34 +632,18 @@ class World:
         return message(channel_id=self.dm_channel_id, author=self.member_user, content=text)
 
     # -- INTERACTION_CREATE --------------------------------------------------
-    def _guild_interaction(
-        self,
-        interaction_type: int,
-        data: Optional[Dict[str, Any]],
-        *,
-        user_id: Optional[str],
+    def _interaction(
+        self, interaction_type: int, data: Dict[str, Any], *, user_id: Optional[str] = None, in_dm: bool = False,
         message_obj: Optional[Dict[str, Any]] = None,
     ) -> Dict[str, Any]:
+        """In the guild channel a member (with permissions) acts; in the DM, the member's user."""
+        if in_dm:
+            where: Dict[str, Any] = {"channel": self.dm_channel, "user_obj": self.member_user}
+        else:
+            member_obj = self.member_of(user_id or self.member_id, with_permissions=True)
+            where = {"channel": self.channel, "guild_id": self.guild_id, "member_obj": member_obj}
         return interaction_create(
-            interaction_type=interaction_type,
-            application_id=self.application_id,
-            data=data,
-            channel=self.channel,
-            guild_id=self.guild_id,
-            member_obj=self.member_of(user_id or self.member_id, with_permissions=True),
-            message_obj=message_obj,
-        )
-
-    def _dm_interaction(
-        self, interaction_type: int, data: Optional[Dict[str, Any]], *, message_obj: Optional[Dict[str, Any]] = None
-    ) -> Dict[str, Any]:
-        return interaction_create(
-            interaction_type=interaction_type,
-            application_id=self.application_id,
-            data=data,
-            channel=self.dm_channel,
-            user_obj=self.member_user,
-            message_obj=message_obj,
+            interaction_type=interaction_type, application_id=self.application_id, data=data, message_obj=message_obj, **where
         )
 
     def slash(
@@ -721,16 +658,14 @@ class World:
         """INTERACTION_CREATE for ``/name`` (type 2, data.type 1). For a subcommand pass
         ``options=[subcommand("topics")]`` or ``[subcommand_group("feedback", subcommand("export"))]``."""
         data = chat_input_data(name, options, command_guild_id=command_guild_id)
-        if in_dm:
-            return self._dm_interaction(APPLICATION_COMMAND, data)
-        return self._guild_interaction(APPLICATION_COMMAND, data, user_id=user_id)
+        return self._interaction(APPLICATION_COMMAND, data, user_id=user_id, in_dm=in_dm)
 
     def message_context_menu(
         self, name: str, target: Dict[str, Any], *, user_id: Optional[str] = None, command_guild_id: Optional[str] = None
     ) -> Dict[str, Any]:
         """INTERACTION_CREATE for a MESSAGE context-menu command (type 2, data.type 3)."""
         data = message_command_data(name, target, command_guild_id=command_guild_id)
-        return self._guild_interaction(APPLICATION_COMMAND, data, user_id=user_id)
+        return self._interaction(APPLICATION_COMMAND, data, user_id=user_id)
 
     def bot_posted_message(
         self, *, content: str = "", components: Optional[List[Dict[str, Any]]] = None, flags: int = 0,
@@ -767,12 +702,8 @@ class World:
                 content="verdict", components=[action_row(button(custom_id, label))], in_dm=in_dm
             )
         data = button_data(custom_id)
-        if in_dm:
-            return self._dm_interaction(MESSAGE_COMPONENT, data, message_obj=message_obj)
-        return self._guild_interaction(MESSAGE_COMPONENT, data, user_id=user_id, message_obj=message_obj)
+        return self._interaction(MESSAGE_COMPONENT, data, user_id=user_id, in_dm=in_dm, message_obj=message_obj)
 
-    def modal_submit(self, custom_id: str, values: Dict[str, str], *, user_id: Optional[str] = None) -> Dict[str, Any]:
-        return self._guild_interaction(MODAL_SUBMIT, modal_submit_data(custom_id, values), user_id=user_id)
 
 
 # ---------------------------------------------------------------------------

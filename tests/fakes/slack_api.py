@@ -10,7 +10,7 @@ Design
   ``SLACK_API_URL``; the slack_sdk client appends the method name
   (``.../api/chat.postMessage``), exactly like ``https://slack.com/api/``.
 * Every request is recorded as a :class:`Call` (method, parsed params, headers with
-  secrets redacted).  ``calls()`` / ``wait_for()`` / ``await_calls()`` read them.
+  secrets redacted).  ``calls()`` / ``wait_for()`` read them.
 * Responses look like Slack's (``{"ok": true, ...}``), with light validation that
   catches adapter bugs early: missing channel / text, Block Kit limits
   (see :func:`block_kit_problems`), missing or malformed tokens.
@@ -55,7 +55,6 @@ BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
 TEAM_ID = "T1"
 APP_ID = "A1"
-ENTERPRISE_ID = None
 
 # Headers whose values must never be stored verbatim.
 _SECRET_HEADERS = {"authorization", "cookie", "x-slack-signature"}
@@ -282,11 +281,6 @@ class Call:
                 return []
         return blocks
 
-    def all_text(self) -> str:
-        """Top-level text plus every text string inside blocks/attachments, newline-joined."""
-        return "\n".join(message_texts(self.params))
-
-
 def _token_type(token: Optional[str]) -> Optional[str]:
     if not token:
         return None
@@ -453,6 +447,10 @@ class _Canned:
 class FakeSlackAPI(_StartStop):
     """A local fake Slack Web API.  Use as a context manager or start()/stop().
 
+    It answers as the workspace TEAM_ID whose bot is BOT_USER_ID / BOT_ID (app APP_ID),
+    unknown Web API methods with ``{"ok": true}``, and chat.* calls that break a Block
+    Kit hard limit with ``invalid_blocks``, like Slack.
+
     >>> with FakeSlackAPI() as slack:
     ...     os.environ["SLACK_API_URL"] = slack.base_url
     ...     ...
@@ -460,30 +458,7 @@ class FakeSlackAPI(_StartStop):
     ...     assert post["thread_ts"] == "1700000000.000100"
     """
 
-    def __init__(
-        self,
-        *,
-        bot_user_id: str = BOT_USER_ID,
-        bot_id: str = BOT_ID,
-        team_id: str = TEAM_ID,
-        app_id: str = APP_ID,
-        strict: bool = False,
-        reject_invalid_blocks: bool = True,
-        socket_hello: bool = True,
-    ) -> None:
-        """
-        strict: unknown Web API methods answer ``unknown_method`` instead of ``{"ok": true}``.
-        reject_invalid_blocks: chat.* calls violating Block Kit hard limits get
-            ``{"ok": false, "error": "invalid_blocks"}`` like real Slack.
-        """
-        self.bot_user_id = bot_user_id
-        self.bot_id = bot_id
-        self.team_id = team_id
-        self.app_id = app_id
-        self.strict = strict
-        self.reject_invalid_blocks = reject_invalid_blocks
-        self.socket_hello = socket_hello
-
+    def __init__(self) -> None:
         self._cond = threading.Condition()
         self._calls: List[Call] = []
         self._queued: Dict[str, List[_Canned]] = {}
@@ -562,13 +537,9 @@ class FakeSlackAPI(_StartStop):
         )
 
     def set_response(self, method: str, body: Any, *, status: int = 200, headers: Optional[Dict[str, str]] = None) -> None:
-        """Always answer ``method`` with this response (until ``clear_response``)."""
+        """Always answer ``method`` with this response (until ``reset``)."""
         with self._cond:
             self._sticky[method] = _Canned(body, status, dict(headers or {}))
-
-    def clear_response(self, method: str) -> None:
-        with self._cond:
-            self._sticky.pop(method, None)
 
     def set_latency(self, method: str, seconds: float) -> None:
         """Delay answers to ``method`` (``"*"`` = every method)."""
@@ -612,7 +583,7 @@ class FakeSlackAPI(_StartStop):
         """Block until at least ``count`` matching calls were recorded; return them.
 
         Raises AssertionError on timeout.  Do NOT call this from a coroutine running on
-        the same loop as the app under test -- use :meth:`await_calls` there.
+        the same loop as the app under test.
         """
         deadline = time.monotonic() + timeout
         with self._cond:
@@ -632,26 +603,6 @@ class FakeSlackAPI(_StartStop):
                         f"all calls: {[c.method for c in self._calls]}"
                     )
                 self._cond.wait(remaining)
-
-    async def await_calls(
-        self,
-        method: Optional[str] = None,
-        count: int = 1,
-        timeout: float = 5.0,
-        key: Optional[str] = None,
-    ) -> List[Call]:
-        """Async version of :meth:`wait_for` (polls; safe inside any event loop)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            matched = self.calls(method, key)
-            if len(matched) >= count:
-                return matched
-            if time.monotonic() >= deadline:
-                raise AssertionError(
-                    f"expected >= {count} call(s) to {method or '*'} within {timeout}s, "
-                    f"got {len(matched)}; all calls: {self.methods()}"
-                )
-            await asyncio.sleep(0.01)
 
     def assert_no_calls(self, method: Optional[str] = None, within: float = 0.3) -> None:
         """Wait ``within`` seconds and assert nothing (matching) was called."""
@@ -679,10 +630,6 @@ class FakeSlackAPI(_StartStop):
             raise AssertionError("no live Socket Mode connection")
         ws = live[-1]
         self._server.call(ws.send_str(json.dumps(envelope)))
-
-    def socket_disconnect(self, reason: str = "refresh_requested") -> None:
-        """Send Slack's ``disconnect`` message (the client should reconnect)."""
-        self.socket_send({"type": "disconnect", "reason": reason, "debug_info": {"host": "fake"}})
 
     # -- server internals ------------------------------------------------------------
 
@@ -793,9 +740,9 @@ class FakeSlackAPI(_StartStop):
                 "url": "https://fake-workspace.slack.com/",
                 "team": "Fake Workspace",
                 "user": "triage-bot",
-                "team_id": self.team_id,
-                "user_id": self.bot_user_id,
-                "bot_id": self.bot_id,
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID,
+                "bot_id": BOT_ID,
                 "is_enterprise_install": False,
             }
         if method in ("chat.postMessage", "chat.postEphemeral", "chat.update"):
@@ -809,17 +756,17 @@ class FakeSlackAPI(_StartStop):
             if not (params.get("text") or params.get("blocks") or params.get("attachments")):
                 return 200, {"ok": False, "error": "no_text"}
             call.problems = block_kit_problems(params)
-            if self.reject_invalid_blocks and any(p.startswith("invalid_blocks") for p in call.problems):
+            if any(p.startswith("invalid_blocks") for p in call.problems):
                 return 200, {"ok": False, "error": "invalid_blocks", "errors": call.problems}
             if method == "chat.postEphemeral":
                 return 200, {"ok": True, "message_ts": self._next_ts()}
             ts = params.get("ts") if method == "chat.update" else self._next_ts()
             message = {
                 "type": "message",
-                "user": self.bot_user_id,
-                "bot_id": self.bot_id,
-                "app_id": self.app_id,
-                "team": self.team_id,
+                "user": BOT_USER_ID,
+                "bot_id": BOT_ID,
+                "app_id": APP_ID,
+                "team": TEAM_ID,
                 "text": params.get("text", ""),
                 "ts": ts,
             }
@@ -837,11 +784,11 @@ class FakeSlackAPI(_StartStop):
             if not uid:
                 return 200, {"ok": False, "error": "user_not_found"}
             extra = dict(self.users.get(uid, {}))
-            is_bot = bool(extra.pop("is_bot", uid == self.bot_user_id))
+            is_bot = bool(extra.pop("is_bot", uid == BOT_USER_ID))
             name = extra.pop("name", uid.lower())
             user = {
                 "id": uid,
-                "team_id": self.team_id,
+                "team_id": TEAM_ID,
                 "name": name,
                 "real_name": extra.pop("real_name", name),
                 "deleted": False,
@@ -873,8 +820,6 @@ class FakeSlackAPI(_StartStop):
         if method in ("conversations.info",):
             cid = params.get("channel", "C1")
             return 200, {"ok": True, "channel": {"id": cid, "is_im": cid.startswith("D"), "name": cid.lower()}}
-        if self.strict:
-            return 200, {"ok": False, "error": "unknown_method"}
         return 200, {"ok": True}
 
     async def _handle_response_url(self, request: web.Request) -> web.StreamResponse:
@@ -911,32 +856,24 @@ class FakeSlackAPI(_StartStop):
         await ws.prepare(request)
         self._sockets.append(ws)
         self._record(self._make_call("socket_mode.connect", request, b"", dict(request.query), False, key=request.match_info["key"]))
-        if self.socket_hello:
-            await ws.send_str(
-                json.dumps(
-                    {
-                        "type": "hello",
-                        "num_connections": 1,
-                        "debug_info": {"host": "fake-socket-mode", "approximate_connection_time": 18060},
-                        "connection_info": {"app_id": self.app_id},
-                    }
-                )
-            )
-        try:
-            async for msg in ws:
-                if msg.type == WSMsgType.TEXT:
-                    try:
-                        data = json.loads(msg.data)
-                    except ValueError:
-                        data = {"raw": msg.data}
-                    call = self._make_call("socket_mode.ack", request, b"", data if isinstance(data, dict) else {}, True)
-                    call.key = data.get("envelope_id") if isinstance(data, dict) else None
-                    payload = data.get("payload") if isinstance(data, dict) else None
-                    if isinstance(payload, dict):
-                        call.problems = block_kit_problems(payload)
-                    self._record(call)
-                elif msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
-                    break
-        finally:
-            pass
+        await ws.send_str(json.dumps({
+            "type": "hello",
+            "num_connections": 1,
+            "debug_info": {"host": "fake-socket-mode", "approximate_connection_time": 18060},
+            "connection_info": {"app_id": APP_ID},
+        }))  # fmt: skip
+        async for msg in ws:
+            if msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
+                break
+            if msg.type != WSMsgType.TEXT:
+                continue
+            try:
+                data = json.loads(msg.data)
+            except ValueError:
+                data = {"raw": msg.data}
+            data = data if isinstance(data, dict) else {}
+            call = self._make_call("socket_mode.ack", request, b"", data, True, key=data.get("envelope_id"))
+            if isinstance(data.get("payload"), dict):
+                call.problems = block_kit_problems(data["payload"])
+            self._record(call)
         return ws

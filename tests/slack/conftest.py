@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.fakes.slack_api import FakeSlackAPI, LoopbackServer
-from tests.slack.kit import BOT_TOKEN, PG_URL, SECRET, Served, require_pg, write_config
+from tests.slack.kit import BOT_TOKEN, SECRET, Served, write_config
+from tests.store.store_helpers import PG_URL
 
 
 @pytest.fixture(autouse=True)
@@ -65,13 +65,7 @@ def serve(slack: FakeSlackAPI, mini_dir: Path, tmp_path: Path):
 
 
 @pytest.fixture
-def pg_url():
-    """A PostgreSQL URL pinned to a fresh schema (dropped afterwards)."""
-    require_pg()
-    import psycopg
-
-    schema = f"t_slack_{uuid.uuid4().hex[:12]}"
+def pg_url(pg_schema: str) -> str:
+    """A PostgreSQL URL pinned to a fresh schema (tests/conftest.py's, dropped afterwards)."""
     sep = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    return f"{PG_URL}{sep}options=-csearch_path%3D{pg_schema}"

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-import pytest
 import yaml
 
 from tests.fakes import slack_payloads as sp
@@ -20,7 +18,6 @@ BOT_TOKEN = "xoxb-test-not-a-real-token"
 APP_TOKEN = "xapp-test-not-a-real-token"
 MODERATOR = "UMOD"
 MOD_GROUP = "SMODS"
-PG_URL = os.environ.get("TRIAGE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TECHNICAL = "the chatbot made up a citation"  # the mini knowledge (tests/conftest.py) calls this technical
 
 
@@ -77,26 +74,6 @@ class Served:
 
     def stop(self) -> None:
         self.server.stop()
-
-
-_pg: dict = {}
-
-
-def require_pg() -> None:
-    if "reason" not in _pg:
-        try:
-            import psycopg
-
-            with psycopg.connect(PG_URL, connect_timeout=3) as conn:
-                conn.execute("SELECT 1")
-            _pg["reason"] = None
-        except Exception as exc:
-            _pg["reason"] = f"{type(exc).__name__}: {exc}"
-    if _pg["reason"] is None:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"PostgreSQL at {PG_URL} unreachable in CI: {_pg['reason']}")
-    pytest.skip(f"PostgreSQL at {PG_URL} unreachable: {_pg['reason']}")
 
 
 def wait_until(predicate, timeout: float = 5.0, interval: float = 0.02):

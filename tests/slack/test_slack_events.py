@@ -137,7 +137,10 @@ def test_retry_to_another_worker_sharing_postgres_is_answered_once(serve, slack:
     [
         pytest.param(lambda body: sp.signed(SECRET, body, bad_signature=True), id="bad-signature"),
         pytest.param(lambda body: sp.signed(SECRET, body, ts=int(time.time()) - 301), id="stale-timestamp"),
+        pytest.param(lambda body: sp.signed(SECRET, body, ts=int(time.time()) + 301), id="future-timestamp"),
         pytest.param(lambda body: sp.SignedRequest(json.dumps(body).encode(), {"Content-Type": "application/json"}), id="unsigned"),
+        pytest.param(lambda body: sp.SignedRequest(sp.signed(SECRET, body).body + b" ", sp.signed(SECRET, body).headers),
+                     id="body-tampered"),
     ],
 )
 def test_bad_signature_or_stale_timestamp_is_401_and_nothing_happens(serve, slack: FakeSlackAPI, mutate) -> None:

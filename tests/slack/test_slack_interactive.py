@@ -44,6 +44,15 @@ def test_slash_command_text_containing_the_word_payload(serve, slack: FakeSlackA
     slack.wait_for("response_url", key="payload-key")
 
 
+def test_bolt_still_misparses_a_form_body_containing_payload() -> None:
+    """Why adapters/slack/shim.py exists: when this fails, bolt parses such a body itself
+    and the shim can go."""
+    from slack_bolt.request.async_request import AsyncBoltRequest
+
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    assert AsyncBoltRequest(body="command=%2Ftriage&text=is+this+payload+risky", headers=form).body == {}
+
+
 def test_share_in_channel_posts_publicly_and_removes_the_private_copy(serve, slack: FakeSlackAPI) -> None:
     app = serve()
     _slash(app, slack, TECHNICAL)

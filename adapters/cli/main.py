@@ -247,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("text", nargs="*")
     p.set_defaults(func=cmd_classify)
 
-    p = sub.add_parser("eval", parents=[common], help="score the rule base on labeled messages")
+    p = sub.add_parser("eval", parents=[common], help="score the decision on labeled messages (ablation, calibration, misses)")
     p.add_argument("file", help="JSON Lines with text and label (or a knowledge examples .yaml)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.add_argument("--no-progress", action="store_true")

@@ -28,9 +28,9 @@ class StaticEmbedding:
     def __init__(self, directory: Path = ARTIFACT) -> None:
         directory = Path(directory)
         config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-        # Kept as stored (float16, 15 MB): every report worker and bot process holds a copy,
-        # and summing twenty rows into float32 costs no more than reading float32 rows.
-        self.vectors = np.load(directory / "vectors.npy", allow_pickle=False)
+        # Stored as float16 (15 MB on disk), held as float32 (30 MB): numpy has no fast
+        # float16 arithmetic, and summing a message's rows from float16 cost 9 µs against 3.
+        self.vectors = np.load(directory / "vectors.npy", allow_pickle=False).astype(np.float32)
         model = json.loads((directory / "tokenizer.json").read_text(encoding="utf-8"))["model"]
         self.vocab: dict[str, int] = model["vocab"]
         self._prefix = model.get("continuing_subword_prefix", "##")

@@ -54,12 +54,13 @@ def test_the_decision_learns_wordings_no_rule_lists(mini_dir, cache):
 def test_a_moderators_new_example_takes_effect_on_reload(mini_dir, cache):
     holder = KnowledgeHolder(learnable(mini_dir), min_interval=0)
     text = "zorblax quuxification of the ledger"
-    assert triage(holder.current, text).category != "technical"
-    extra = [{"text": f"zorblax quuxification of {t}", "label": "technical"} for t in THINGS]
+    before = triage(holder.current, text).probabilities
+    target = min(("technical", "societal", "both"), key=before.get)  # the call it was furthest from
+    extra = [{"text": f"zorblax quuxification of {t}", "label": target} for t in THINGS]
     learnable(mini_dir, extra)
     event = holder.reload()
     assert event.ok
-    assert triage(holder.current, text).category == "technical"
+    assert triage(holder.current, text).category == target
 
 
 def test_too_few_examples_means_the_rules_decide_alone(mini, cache):
@@ -104,6 +105,29 @@ def test_the_closest_case_search_finds_an_example_from_its_own_text(mini_dir, ca
             assert verdict.closest == (row["text"], row["label"])
             checked += 1
     assert checked >= 40
+
+
+def test_the_neighbours_view_at_run_time_is_the_feature_training_computed(mini_dir, cache):
+    """The stacker learned the neighbours view from train._neighbours; the model must show it
+    the same numbers for a new message, candidate search included."""
+    from bot.features import extract
+    from bot.model import KNN_T
+    from bot.normalise import tokenize
+    from bot.train import _neighbours
+
+    rows = [
+        {"text": f"{start} {thing} {n}", "label": label}
+        for label, starts in VOCAB.items() for start in starts for thing in THINGS for n in ("today", "again", "as usual", "this week")
+    ]  # fmt: skip
+    (mini_dir / "examples.yaml").write_text(yaml.safe_dump({"examples": rows}, sort_keys=False))
+    knowledge, _ = load_knowledge(mini_dir)
+    model = knowledge.model
+    for text in ("the union was never consulted about the rota", "the printer jammed and the agent deleted claims", "zorblax"):
+        f = extract(knowledge, tokenize(text))
+        _, _, _, projected = model._heads(f)
+        at_run_time = np.asarray(model._neighbours(f.embedding, projected)[0]) / KNN_T
+        trained = _neighbours(f.embedding[None, :], model.example_vecs, model.example_labels, 4, model.example_basis)[0]
+        assert np.allclose(at_run_time, trained, atol=1e-5), text
 
 
 def test_a_corrupt_or_planted_cache_file_is_retrained_over_never_executed(mini_dir, cache, tmp_path):

@@ -99,14 +99,19 @@ class Model:
         self._basis = basis if ok else None
         n, dims = self.example_vecs.shape
         groups = [np.flatnonzero(self.example_labels == k) for k in range(len(LABELS))]
-        longest = max((len(g) for g in groups), default=0)
-        self._pad = np.full((len(LABELS), max(longest, 1)), n, dtype=np.intp)  # n: an empty slot
+        width = max(max((len(g) for g in groups), default=0), 1)
+        slots = np.full(len(LABELS) * width, n, dtype=np.intp)  # slot -> example row; n: empty
         for k, g in enumerate(groups):
-            self._pad[k, : len(g)] = g
-        self._vecs = np.vstack([self.example_vecs, np.zeros((1, dims))]).astype(np.float32)
-        self._small = np.ascontiguousarray(self._vecs @ basis) if ok else self._vecs
-        self._penalty = np.where(self._pad == n, -np.inf, 0.0).astype(np.float32)
-        self._candidates = min(CANDIDATES, self._pad.shape[1])
+            slots[k * width : k * width + len(g)] = g
+        vecs = np.vstack([self.example_vecs, np.zeros((1, dims))]).astype(np.float32)[slots]
+        self._slot_vecs = np.ascontiguousarray(vecs)  # (labels * width, D), label by label
+        self._slot_scan = np.ascontiguousarray((vecs @ basis).T if ok else vecs.T)  # (d, labels * width)
+        self._slot_rows = slots.tolist()
+        self._slot_fill = np.where(slots == n, -1.0, 0.0).astype(np.float32)  # an empty slot scores -1
+        self._penalty = np.where(slots == n, -np.inf, 0.0).astype(np.float32).reshape(len(LABELS), width)
+        self._offsets = (np.arange(len(LABELS)) * width)[:, None]
+        self._width = width
+        self._candidates = min(CANDIDATES, width)
         self._texts_by_row = list(self.example_texts)
         self._k = len(LABELS)
         self._p = len(self.pitfall_ids)
@@ -167,18 +172,18 @@ class Model:
     def _neighbours(self, emb: np.ndarray, projected: np.ndarray):
         """Per label: the mean similarity of its KNN_TOP nearest examples, and the nearest
         example's row (the closest case). Candidates by the projection, ranked by full vectors."""
-        scores = (self._small @ projected)[self._pad]
+        scores = (projected @ self._slot_scan).reshape(self._penalty.shape)
         scores += self._penalty
-        rows = self._pad
-        if self._candidates < rows.shape[1]:
-            at = scores.argpartition(-self._candidates, axis=1)[:, -self._candidates :]
-            rows = np.take_along_axis(rows, at, axis=1)
-        sims = self._vecs[rows] @ emb
-        sims[rows == len(self._texts_by_row)] = -1.0  # empty slots (a label with few examples)
+        if self._candidates < self._width:
+            slots = scores.argpartition(-self._candidates, axis=1)[:, -self._candidates :] + self._offsets
+        else:
+            slots = np.broadcast_to(np.arange(self._width), scores.shape) + self._offsets
+        sims = self._slot_vecs[slots] @ emb
+        sims += self._slot_fill[slots]
         top = min(KNN_TOP, sims.shape[1])
         near = np.partition(sims, -top, axis=1)[:, -top:].mean(axis=1)
-        best = rows[np.arange(len(rows)), sims.argmax(axis=1)]
-        return [KNN_T * x for x in near.tolist()], best.tolist()
+        best = slots[np.arange(len(slots)), sims.argmax(axis=1)].tolist()
+        return [KNN_T * x for x in near.tolist()], [self._slot_rows[b] for b in best]
 
     def _views(self, words_logits, h, near) -> list[float]:
         """The three views' log-probabilities over the categories, the first part of stage 2's input."""

@@ -180,10 +180,10 @@ class Model:
             slots = np.broadcast_to(np.arange(self._width), scores.shape) + self._offsets
         sims = self._slot_vecs[slots] @ emb
         sims += self._slot_fill[slots]
-        top = min(KNN_TOP, sims.shape[1])
-        near = np.partition(sims, -top, axis=1)[:, -top:].mean(axis=1)
+        top = min(KNN_TOP, sims.shape[1])  # every label has at least MIN_PER_LABEL examples
+        near = np.partition(sims, -top, axis=1)[:, -top:].sum(axis=1)  # .mean() costs 5 µs in Python
         best = slots[np.arange(len(slots)), sims.argmax(axis=1)].tolist()
-        return [KNN_T * x for x in near.tolist()], [self._slot_rows[b] for b in best]
+        return [KNN_T / top * x for x in near.tolist()], [self._slot_rows[b] for b in best]
 
     def _views(self, words_logits, h, near) -> list[float]:
         """The three views' log-probabilities over the categories, the first part of stage 2's input."""

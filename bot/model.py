@@ -19,26 +19,12 @@ from typing import NamedTuple
 import numpy as np
 
 from .features import FUNCTION_WORDS, Features, rule_dense
+from .neighbours import ExampleIndex
 from .rules import without
 from .verdict import Signal
 from .vocabulary import LABELS
 
 MAX_WORDS = 3  # words shown as "pushed the decision most"
-# The neighbours view and the closest case search the examples in two steps: each label's
-# CANDIDATES nearest on the examples' first BASIS_DIMS principal axes, then
-# those ranked by the full vectors. Training computes the feature by the same search
-# (train._neighbours), so the stacker learns from exactly what it is shown. Scanning every
-# full vector per message cost ~200 µs on a busy core (memory, not arithmetic); this costs
-# about half of that. Measured: cross-validated macro-F1 0.895 with 16 axes and 32 candidates,
-# 0.896 with 48 and 48 (and 40% more time).
-BASIS_DIMS = 16
-CANDIDATES = 32
-# The neighbours view: per label, the mean cosine similarity of the KNN_TOP most similar curated
-# examples, scaled by KNN_T before its softmax. The ridge over the embedding is one hyperplane;
-# "three labs control almost all frontier compute" sits among both/societal examples yet on the
-# unclear side of it. Neighbours see that local structure.
-KNN_TOP = 3
-KNN_T = 20.0
 
 
 @dataclass(frozen=True)
@@ -86,32 +72,14 @@ class Model:
     example_vecs: np.ndarray  # (N, D) embeddings of the curated examples
     example_labels: np.ndarray  # (N,) index into LABELS
     example_texts: tuple[str, ...]
-    example_basis: np.ndarray  # (D, d) the examples' principal axes, for the closest-case search
+    example_basis: np.ndarray  # (D, d) the examples' principal axes, for the neighbours search
     meta: dict = field(default_factory=dict)  # cross-validated figures, sizes, timings
 
     def __post_init__(self) -> None:
-        # The neighbours view and the closest case: examples grouped by label, padded to one
-        # (labels, longest) index table so every label is searched in the same few numpy
-        # calls. Scanning all full vectors per message cost ~50 µs; the projection on the
-        # principal axes finds each label's candidates and the full vectors rank them.
         basis = np.ascontiguousarray(self.example_basis, dtype=np.float32)
         ok = basis.ndim == 2 and basis.shape[0] == self.example_vecs.shape[1] and basis.shape[1] > 0
         self._basis = basis if ok else None
-        n, dims = self.example_vecs.shape
-        groups = [np.flatnonzero(self.example_labels == k) for k in range(len(LABELS))]
-        width = max(max((len(g) for g in groups), default=0), 1)
-        slots = np.full(len(LABELS) * width, n, dtype=np.intp)  # slot -> example row; n: empty
-        for k, g in enumerate(groups):
-            slots[k * width : k * width + len(g)] = g
-        vecs = np.vstack([self.example_vecs, np.zeros((1, dims))]).astype(np.float32)[slots]
-        self._slot_vecs = np.ascontiguousarray(vecs)  # (labels * width, D), label by label
-        self._slot_scan = np.ascontiguousarray((vecs @ basis).T if ok else vecs.T)  # (d, labels * width)
-        self._slot_rows = slots.tolist()
-        self._slot_fill = np.where(slots == n, -1.0, 0.0).astype(np.float32)  # an empty slot scores -1
-        self._penalty = np.where(slots == n, -np.inf, 0.0).astype(np.float32).reshape(len(LABELS), width)
-        self._offsets = (np.arange(len(LABELS)) * width)[:, None]
-        self._width = width
-        self._candidates = min(CANDIDATES, width)
+        self._index = ExampleIndex(self.example_vecs, self.example_labels, len(LABELS), self._basis)
         self._texts_by_row = list(self.example_texts)
         self._k = len(LABELS)
         self._p = len(self.pitfall_ids)
@@ -169,22 +137,6 @@ class Model:
         logits = [x / norm for x in (vals @ rows).tolist()[:kp]]
         return Words(vals, list(first.values()), rows), logits, h, q
 
-    def _neighbours(self, emb: np.ndarray, projected: np.ndarray):
-        """Per label: the mean similarity of its KNN_TOP nearest examples, and the nearest
-        example's row (the closest case). Candidates by the projection, ranked by full vectors."""
-        scores = (projected @ self._slot_scan).reshape(self._penalty.shape)
-        scores += self._penalty
-        if self._candidates < self._width:
-            slots = scores.argpartition(-self._candidates, axis=1)[:, -self._candidates :] + self._offsets
-        else:
-            slots = np.broadcast_to(np.arange(self._width), scores.shape) + self._offsets
-        sims = self._slot_vecs[slots] @ emb
-        sims += self._slot_fill[slots]
-        top = min(KNN_TOP, sims.shape[1])  # every label has at least MIN_PER_LABEL examples
-        near = np.partition(sims, -top, axis=1)[:, -top:].sum(axis=1)  # .mean() costs 5 µs in Python
-        best = slots[np.arange(len(slots)), sims.argmax(axis=1)].tolist()
-        return [KNN_T / top * x for x in near.tolist()], [self._slot_rows[b] for b in best]
-
     def _views(self, words_logits, h, near) -> list[float]:
         """The three views' log-probabilities over the categories, the first part of stage 2's input."""
         k = self._k
@@ -193,7 +145,7 @@ class Model:
     def text_probabilities(self, f: Features) -> list[float]:
         """The learned part without the rules (the views, multiplied), for the ablation."""
         _, wl, h, q = self._heads(f)
-        logs = self._views(wl, h, self._neighbours(f.embedding, q)[0])
+        logs = self._views(wl, h, self._index.search(f.embedding, q)[0])
         k = self._k
         return _softmax([logs[i] + logs[k + i] + logs[2 * k + i] for i in range(k)])
 
@@ -218,7 +170,7 @@ class Model:
 
     def decide(self, f: Features, knowledge, explain: bool = True) -> Decision:
         seen, wl, h, q = self._heads(f)
-        near, nearest = self._neighbours(f.embedding, q)
+        near, nearest = self._index.search(f.embedding, q)
         log_p1 = self._views(wl, h, near)
         dense = f.rule_dense()
         logits = self._stack_logits(log_p1, dense, f.rule_keys())
@@ -235,7 +187,7 @@ class Model:
         if explain and category != "unclear":  # "unclear" is no call, so there is nothing to explain
             reasons = self._reasons(f, knowledge, dense, logits, k, probs[k])
             words = self._words(f, seen, k)
-            closest = (self._texts_by_row[nearest[k]], category) if nearest[k] < len(self._texts_by_row) else None
+            closest = (self._texts_by_row[nearest[k]], category) if nearest[k] != self._index.empty else None
         return Decision(
             category, probs[k], dict(zip(LABELS, probs)), pitfalls, reasons, words, closest, abstained
         )

@@ -34,7 +34,8 @@ import numpy as np
 
 from .features import RULE_DENSE, extract
 from .schema import Knowledge
-from .model import BASIS_DIMS, CANDIDATES, KNN_T, KNN_TOP, Model
+from .model import Model
+from .neighbours import KNN_T, principal_axes, similarities
 from .normalise import prepare, tokenize
 from .vocabulary import LABELS
 
@@ -94,7 +95,7 @@ def _train(knowledge: Knowledge) -> Model:
 
     # Stage 1: words and embedding views per head, and for the categories the neighbours
     # view, with out-of-fold log-probabilities for the stacker.
-    basis = _principal_axes(emb, BASIS_DIMS)
+    basis = principal_axes(emb)
     oof_cat = np.hstack([_views_out_of_fold(tfidf, emb, y, k, folds), _neighbours_out_of_fold(emb, y, k, folds, basis)])
     oof_pit = _views_out_of_fold(tfidf, emb, y_pit, p, folds)
     words_cat, (emb_cat, b_cat) = _nb(tfidf, y, k), _ridge(emb, y, k)
@@ -160,18 +161,6 @@ def _train(knowledge: Knowledge) -> Model:
     return model
 
 
-def _principal_axes(x: np.ndarray, dims: int) -> np.ndarray:
-    """The top principal axes of the example vectors (D, dims), signs fixed so that a refit
-    of the same examples writes the same basis."""
-    dims = min(dims, x.shape[1], max(len(x) - 1, 0))
-    if dims <= 0:
-        return np.zeros((x.shape[1], 0), dtype=np.float32)
-    _, _, vt = np.linalg.svd(x - x.mean(axis=0), full_matrices=False)
-    axes = vt[:dims]
-    axes *= np.sign(axes[np.arange(dims), np.argmax(np.abs(axes), axis=1)])[:, None]
-    return np.ascontiguousarray(axes.T, dtype=np.float32)
-
-
 def _views_out_of_fold(tfidf, emb, y, n: int, folds) -> np.ndarray:
     """[log p words | log p embedding] for every example, each from a fit without it."""
     out = np.zeros((len(y), 2 * n))
@@ -186,29 +175,7 @@ def _neighbours_out_of_fold(emb, y, n: int, folds, basis) -> np.ndarray:
     """log p of the neighbours view for every example, from the other folds' examples only."""
     out = np.zeros((len(y), n))
     for tr, te in folds:
-        out[te] = _log_softmax_rows(KNN_T * _neighbours(emb[te], emb[tr], y[tr], n, basis))
-    return out
-
-
-def _neighbours(query, base, y, n: int, basis) -> np.ndarray:
-    """Per label, the mean cosine similarity of its KNN_TOP most similar examples among the
-    CANDIDATES nearest on the examples' principal axes: the search Model._neighbours
-    makes at run time, so the stacker learns from the feature it will be shown. A label with
-    fewer examples counts its empty places as -1, as the model does."""
-    sims = query @ base.T
-    projected = (query @ basis) @ (base @ basis).T if basis.shape[1] else sims
-    out = np.full((len(query), n), -1.0)
-    for c in range(n):
-        cols = np.flatnonzero(y == c)
-        if not len(cols):
-            continue
-        s = sims[:, cols]
-        if len(cols) > CANDIDATES:
-            at = np.argpartition(projected[:, cols], -CANDIDATES, axis=1)[:, -CANDIDATES:]
-            s = np.take_along_axis(s, at, axis=1)
-        top = min(KNN_TOP, s.shape[1])
-        best = np.partition(s, -top, axis=1)[:, -top:]
-        out[:, c] = (best.sum(axis=1) - (KNN_TOP - top)) / KNN_TOP
+        out[te] = _log_softmax_rows(KNN_T * similarities(emb[te], emb[tr], y[tr], n, basis))
     return out
 
 

@@ -12,7 +12,7 @@ import yaml
 from bot import modelcache
 from bot.classify import triage
 from bot.knowledge import load_knowledge
-from bot.model import CANDIDATES
+from bot.neighbours import CANDIDATES
 from bot.reload import KnowledgeHolder
 from tests.conftest import REPO
 
@@ -30,6 +30,16 @@ def learnable(root, extra=()):
     rows = [{"text": f"{start} {thing}", "label": label} for label, starts in VOCAB.items() for start in starts for thing in THINGS]
     (root / "examples.yaml").write_text(yaml.safe_dump({"examples": rows + list(extra)}, sort_keys=False))
     return root
+
+
+def many_examples(root):
+    """128 examples a label: more than CANDIDATES, so searches take the two-step path."""
+    rows = [
+        {"text": f"{start} {thing} {n}", "label": label}
+        for label, starts in VOCAB.items() for start in starts for thing in THINGS for n in ("today", "again", "as usual", "this week")
+    ]  # fmt: skip
+    (root / "examples.yaml").write_text(yaml.safe_dump({"examples": rows}, sort_keys=False))
+    return rows
 
 
 @pytest.fixture
@@ -88,11 +98,7 @@ def test_training_is_deterministic_and_cached_by_content(mini_dir, cache):
 def test_the_closest_case_search_finds_an_example_from_its_own_text(mini_dir, cache):
     """Past CANDIDATES examples a label's closest case is searched on the principal axes
     first; a curated example's own text must still come back as its closest case."""
-    rows = [
-        {"text": f"{start} {thing} {n}", "label": label}
-        for label, starts in VOCAB.items() for start in starts for thing in THINGS for n in ("today", "again", "as usual", "this week")
-    ]  # fmt: skip
-    (mini_dir / "examples.yaml").write_text(yaml.safe_dump({"examples": rows}, sort_keys=False))
+    rows = many_examples(mini_dir)
     knowledge, _ = load_knowledge(mini_dir)
     model = knowledge.model
     assert model.example_basis.shape[1] > 0 and len(rows) // 4 > CANDIDATES  # the two-step search is used
@@ -108,25 +114,20 @@ def test_the_closest_case_search_finds_an_example_from_its_own_text(mini_dir, ca
 
 
 def test_the_neighbours_view_at_run_time_is_the_feature_training_computed(mini_dir, cache):
-    """The stacker learned the neighbours view from train._neighbours; the model must show it
+    """The stacker learned the neighbours view from neighbours.similarities; the model must show it
     the same numbers for a new message, candidate search included."""
     from bot.features import extract
-    from bot.model import KNN_T
+    from bot.neighbours import KNN_T, similarities
     from bot.normalise import tokenize
-    from bot.train import _neighbours
 
-    rows = [
-        {"text": f"{start} {thing} {n}", "label": label}
-        for label, starts in VOCAB.items() for start in starts for thing in THINGS for n in ("today", "again", "as usual", "this week")
-    ]  # fmt: skip
-    (mini_dir / "examples.yaml").write_text(yaml.safe_dump({"examples": rows}, sort_keys=False))
+    rows = many_examples(mini_dir)
     knowledge, _ = load_knowledge(mini_dir)
     model = knowledge.model
     for text in ("the union was never consulted about the rota", "the printer jammed and the agent deleted claims", "zorblax"):
         f = extract(knowledge, tokenize(text))
         _, _, _, projected = model._heads(f)
-        at_run_time = np.asarray(model._neighbours(f.embedding, projected)[0]) / KNN_T
-        trained = _neighbours(f.embedding[None, :], model.example_vecs, model.example_labels, 4, model.example_basis)[0]
+        at_run_time = np.asarray(model._index.search(f.embedding, projected)[0]) / KNN_T
+        trained = similarities(f.embedding[None, :], model.example_vecs, model.example_labels, 4, model.example_basis)[0]
         assert np.allclose(at_run_time, trained, atol=1e-5), text
 
 

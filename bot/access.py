@@ -30,6 +30,11 @@ def allows(roles: Roles, platform: str, user: str, user_roles: frozenset[str], c
     return granted is None or user in granted or bool(granted & user_roles)
 
 
+def rating_granted_to(roles: Roles, platform: str) -> frozenset[str]:
+    """The user and role ids that may rate any triage (the moderators); askers rate their own."""
+    return roles.moderators.get(platform, frozenset())
+
+
 def may_rate_any(roles: Roles, platform: str, user: str, user_roles: frozenset[str]) -> bool:
     """A rating button sits under answers others can see: the asker rates their own triage,
     moderators any (ratings steer the knowledge)."""

@@ -102,6 +102,12 @@ class Service:
             return frozenset()
         return granted
 
+    def roles_to_look_up_for_rating(self, platform: str, user: str) -> frozenset[str]:
+        """The same for a rating button: the ids whose membership lets `user` rate someone
+        else's triage; empty when the user is a moderator by id."""
+        granted = access.rating_granted_to(self.config.roles, platform)
+        return frozenset() if user in granted else granted
+
     # -- commands -------------------------------------------------------------------------
 
     def _cmd_triage(self, msg: Incoming, text: str, limits: Limits) -> Outgoing:

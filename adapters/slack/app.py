@@ -268,7 +268,8 @@ class SlackAdapter:
         except ValueError:
             return
         user = (body.get("user") or {}).get("id") or ""
-        out = await asyncio.to_thread(self.service.feedback, SLACK.name, user, record_id, choice, SLACK.limits)
+        roles = await self._member_of(user, self.service.roles_to_look_up_for_rating(SLACK.name, user))
+        out = await asyncio.to_thread(self.service.feedback, SLACK.name, user, record_id, choice, SLACK.limits, roles)
         ack = ":white_check_mark: " + esc(out.text) if out.rating else esc(out.text)
         message = body.get("message")
         url = body.get("response_url")
@@ -341,9 +342,13 @@ class SlackAdapter:
         """Slack sends no roles with a message: of the user groups (ids "S...") the service
         says decide this message's command, the ones the user is in (needs usergroups:read;
         cached 5 minutes). Which command needs which role is the service's policy."""
+        return await self._member_of(incoming.user, self.service.roles_to_look_up(incoming))
+
+    async def _member_of(self, user: str, ids: frozenset[str]) -> frozenset[str]:
+        """Of the configured ids, the user groups ("S...") the user is in."""
         found = set()
-        for group in sorted(g for g in self.service.roles_to_look_up(incoming) if g.startswith("S")):
-            if incoming.user in await self._group_members(group):
+        for group in sorted(g for g in ids if g.startswith("S")):
+            if user in await self._group_members(group):
                 found.add(group)
         return frozenset(found)
 

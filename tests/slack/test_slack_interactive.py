@@ -140,6 +140,25 @@ def test_feedback_on_a_public_reply_is_recorded_and_acknowledged_in_place(serve,
     assert wait_until(lambda: app.feedback()) == [(record_id, sp.USER_ID, "societal")]
 
 
+def test_a_moderator_by_user_group_may_rate_anyones_triage(serve, slack: FakeSlackAPI) -> None:
+    """Slack sends no groups with a click: the adapter looks up the groups the service says
+    decide a rating, and the service applies its policy."""
+    app = serve()
+    slack.set_response("usergroups.users.list", {"ok": True, "users": ["U555"]})
+    app.post(sp.event_callback(sp.app_mention_event(TECHNICAL)))
+    [post] = slack.wait_for("chat.postMessage")
+    b = button(post.blocks, "fb|societal|")
+    message = {"type": "message", "text": post.text, "ts": "1700000000.000100", "bot_id": "BBOT", "blocks": post.blocks}
+    click = sp.block_actions(b["action_id"], b["value"], block_id="feedback", message=message, user_id="U555",
+                             response_url=slack.response_url("mod"))  # fmt: skip
+    assert app.post(click).status == 200
+    [hook] = slack.wait_for("response_url", key="mod")
+    assert hook["replace_original"] is True and "Only the person who asked" not in hook.text
+    record_id = b["action_id"].split("|")[2]
+    assert wait_until(lambda: app.feedback()) == [(record_id, "U555", "societal")]
+    assert [c["usergroup"] for c in slack.calls("usergroups.users.list")] == [MOD_GROUP]
+
+
 def test_feedback_on_an_ephemeral_reply_re_renders_it_with_the_acknowledgement(serve, slack: FakeSlackAPI) -> None:
     app = serve()
     _slash(app, slack, TECHNICAL)

@@ -170,7 +170,7 @@ class Model:
 
     def decide(self, f: Features, knowledge, explain: bool = True) -> Decision:
         seen, wl, h, q = self._heads(f)
-        near, scan = self._index.search(f.embedding, q)
+        near, nearest = self._index.search(f.embedding, q)
         log_p1 = self._views(wl, h, near)
         dense = f.rule_dense()
         logits = self._stack_logits(log_p1, dense, f.rule_keys())
@@ -187,8 +187,7 @@ class Model:
         if explain and category != "unclear":  # "unclear" is no call, so there is nothing to explain
             reasons = self._reasons(f, knowledge, dense, logits, k, probs[k])
             words = self._words(f, seen, k)
-            row = self._index.closest(f.embedding, scan, k)
-            closest = (self._texts_by_row[row], category) if row is not None else None
+            closest = (self._texts_by_row[nearest[k]], category) if nearest[k] != self._index.empty else None
         return Decision(
             category, probs[k], dict(zip(LABELS, probs)), pitfalls, reasons, words, closest, abstained
         )

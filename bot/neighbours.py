@@ -8,7 +8,7 @@ the most similar one is also the "closest known case" a reply shows.
 Both uses search the same way, so the stacker learns from exactly the feature it is shown:
 each label's CANDIDATES nearest on the examples' first BASIS_DIMS principal axes, then those
 ranked by the full vectors. `similarities` is that search for a batch (training, out of fold);
-`ExampleIndex.search` is it for one message (~40 µs; scanning every full vector cost ~200 µs on a busy
+`ExampleIndex` is it for one message (~40 µs; scanning every full vector cost ~200 µs on a busy
 core, memory rather than arithmetic). Measured: cross-validated macro-F1 0.895 with 16 axes and
 32 candidates, 0.896 with 48 and 48 at 40% more time.
 """
@@ -18,10 +18,6 @@ import numpy as np
 
 BASIS_DIMS = 16
 CANDIDATES = 32
-# The closest case a reply shows is searched wider than the feature needs: with 32 candidates it
-# was the true nearest example 75% of the time (measured on dev and generated posts), with 128
-# 90%, its similarity 99% of the true nearest's on average.
-CLOSEST_CANDIDATES = 128
 KNN_TOP = 3
 KNN_T = 20.0  # similarities are scaled by this before their softmax
 
@@ -81,10 +77,10 @@ class ExampleIndex:
         self._candidates = min(CANDIDATES, width)
         self.empty = n  # the row number `search` gives a label without examples
 
-    def search(self, emb: np.ndarray, projected: np.ndarray) -> tuple[list[float], np.ndarray]:
-        """Per label KNN_T x the mean similarity of its KNN_TOP nearest examples, and the
-        scan's scores (for `closest`). `projected`: the message on the basis (the embedding
-        itself when there is none)."""
+    def search(self, emb: np.ndarray, projected: np.ndarray) -> tuple[list[float], list[int]]:
+        """Per label: KNN_T x the mean similarity of its KNN_TOP nearest examples, and the
+        row of the nearest. `projected`: the message on the basis (the embedding itself
+        when there is none)."""
         scores = (projected @ self._scan).reshape(self._penalty.shape)
         scores += self._penalty
         if self._candidates < self._width:
@@ -95,15 +91,5 @@ class ExampleIndex:
         sims += self._fill[slots]
         top = min(KNN_TOP, sims.shape[1])  # every label has at least MIN_PER_LABEL examples
         near = np.partition(sims, -top, axis=1)[:, -top:].sum(axis=1)  # .mean() runs Python code, 5 µs
-        return [KNN_T / top * x for x in near.tolist()], scores
-
-    def closest(self, emb: np.ndarray, scores: np.ndarray, label: int) -> int | None:
-        """The example row most similar to the message among `label`'s CLOSEST_CANDIDATES
-        best on the scan (`scores` from `search`), or None when the label has none."""
-        row = scores[label]
-        wide = min(CLOSEST_CANDIDATES, self._width)
-        at = (row.argpartition(-wide)[-wide:] if wide < self._width else np.arange(self._width)) + label * self._width
-        sims = self._vecs[at] @ emb
-        sims += self._fill[at]
-        best = self._rows[at[sims.argmax()]]
-        return None if best == self.empty else best
+        best = slots[np.arange(len(slots)), sims.argmax(axis=1)].tolist()
+        return [KNN_T / top * x for x in near.tolist()], [self._rows[b] for b in best]

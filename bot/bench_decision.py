@@ -149,7 +149,7 @@ def run(knowledge: Knowledge, knowledge_dir: Path, warm: list[str], quick: bool)
         **result,
         "naive_partial_ratio": naive_baseline(knowledge, posts[:30]),
         "parts": parts(knowledge, posts),
-        # The 3,000-example figure first: it pays scikit-learn's import (~0.6 s), as a cold start would.
+        # The 3,000-example figure first: it pays the trainer's imports (scipy), as a cold start would.
         "load_train_3000": _load_and_train_thinned(knowledge_dir, 3000),
         "load_train": load_and_train(knowledge_dir),
     }

@@ -7,8 +7,8 @@ vocabulary fails, on concept names they are sharp. Stage 2 was trained on the vi
 *out-of-fold* outputs, so it weighs them as they behave on messages they have not seen, which
 is how they are used here.
 
-Prediction is plain numpy over arrays the trainer wrote (no scikit-learn import, ~0.5 s
-saved at start-up), a few dot products per message.
+Prediction is plain numpy over arrays the trainer wrote (no scipy import, nothing of the
+trainer at start-up), a few dot products per message.
 """
 from __future__ import annotations
 

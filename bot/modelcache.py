@@ -27,7 +27,7 @@ from .model import Model
 
 log = logging.getLogger("bot.model")
 
-RECIPE_VERSION = "10"  # bump when bot/train.py or bot/features.py changes what a fit produces
+RECIPE_VERSION = "11"  # bump when bot/train.py or bot/features.py changes what a fit produces
 _ARRAYS = (
     "idf", "words_w", "emb_w", "emb_b", "stack_dense", "stack_sparse", "stack_b",
     "pit_w", "pit_b", "example_vecs", "example_labels", "example_basis",
@@ -56,7 +56,7 @@ def model_for(knowledge: Knowledge) -> Model:
     path = cache_dir() / f"model-{key}.npz"
     model = load(path) if path.exists() else None
     if model is None:
-        from .train import train  # late: scikit-learn is imported only when fitting
+        from .train import train  # late: scipy is imported only when fitting
 
         model = train(knowledge)
         save(model, path)
@@ -68,11 +68,11 @@ def model_for(knowledge: Knowledge) -> Model:
 
 
 def cache_key(knowledge: Knowledge) -> str:
-    """The cache key, without importing scikit-learn (0.5 s) just to read its version:
+    """The cache key, without importing scipy just to read its version:
     the installed distribution's metadata says the same."""
     from importlib.metadata import version
 
-    parts = [knowledge.version, shared_embedding().version, RECIPE_VERSION, version("scikit-learn"), np.__version__]
+    parts = [knowledge.version, shared_embedding().version, RECIPE_VERSION, version("scipy"), np.__version__]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
 
 

@@ -32,6 +32,7 @@ import time
 
 import numpy as np
 
+from . import estimators
 from .features import RULE_DENSE, extract
 from .schema import Knowledge
 from .model import Model
@@ -71,8 +72,6 @@ def train(knowledge: Knowledge, cross_validate: bool = True) -> Model:
 
 
 def _train(knowledge: Knowledge) -> Model:
-    from sklearn.model_selection import StratifiedKFold
-
     started = time.perf_counter()
     examples = [e for e in knowledge.examples if e.label in LABELS]
     y = np.asarray([LABELS.index(e.label) for e in examples])
@@ -91,7 +90,7 @@ def _train(knowledge: Knowledge) -> Model:
     pitfall_ids = ("",) + tuple(sorted(knowledge.pitfalls))
     y_pit = np.asarray([pitfall_ids.index(e.pitfall) if e.pitfall in pitfall_ids else 0 for e in examples])
     k, p = len(LABELS), len(pitfall_ids)
-    folds = list(StratifiedKFold(FOLDS, shuffle=True, random_state=SEED).split(np.zeros(len(y)), y))
+    folds = estimators.stratified_folds(y, FOLDS, SEED)
 
     # Stage 1: words and embedding views per head, and for the categories the neighbours
     # view, with out-of-fold log-probabilities for the stacker.
@@ -183,69 +182,47 @@ def _nb(x, y, n: int) -> np.ndarray:
     """Words view: complement naive Bayes over TF-IDF n-grams, as (V, n) log-weights. As
     accurate as a logistic regression here under cross-validation (0.896 vs 0.889 stacked
     macro-F1) and fitted in milliseconds, which keeps a moderator's reload fast."""
-    from sklearn.naive_bayes import ComplementNB
-
     present = np.unique(y)
     w = np.full((x.shape[1], n), ABSENT / 10, dtype=np.float64)
     if len(present) < 2:
         return w
-    nb = ComplementNB(alpha=NB_ALPHA).fit(x, y)
-    for row, cls in enumerate(nb.classes_):
-        w[:, cls] = nb.feature_log_prob_[row]
+    w[:, present] = estimators.complement_nb(x, y, present, NB_ALPHA)
     return w
 
 
 def _ridge(x, y, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Embedding view: a ridge classifier, closed form (one 256x256 solve), scaled by
     RIDGE_T. It matched a logistic regression under cross-validation at a fifth of the fit."""
-    from sklearn.linear_model import RidgeClassifier
-
     w = np.zeros((x.shape[1], n))
     b = np.full(n, ABSENT)
     present = np.unique(y)
     if len(present) < 2:
         b[present] = 0.0
         return w, b
-    r = RidgeClassifier(alpha=RIDGE_ALPHA).fit(x, y)
-    coef, intercept = r.coef_, np.atleast_1d(r.intercept_)
-    if len(present) == 2:  # sklearn's binary form: one row, positive class
-        coef, intercept = np.vstack([-coef[0], coef[0]]), np.asarray([-intercept[0], intercept[0]])
-    for row, cls in enumerate(r.classes_):
-        w[:, cls] = coef[row] * RIDGE_T
-        b[cls] = intercept[row] * RIDGE_T
+    coef, intercept = estimators.ridge(x, y, present, RIDGE_ALPHA)
+    w[:, present] = coef * RIDGE_T
+    b[present] = intercept * RIDGE_T
     return w, b
 
 
 def _logistic(x, y, n: int, c: float, start=None):
     """A multinomial logistic regression as (features, n) weights and (n,) bias, with
-    classes no example shows kept unpredictable, and the fitted estimator.
+    classes no example shows kept unpredictable, and the fit itself (to start others from).
 
     `start`: a fit on all examples to begin from. The folds' fits then need a few
     iterations instead of a hundred (same optimum: the loss is convex), which halves a
     cold training."""
-    import copy
-
-    from sklearn.linear_model import LogisticRegression
-
     w = np.zeros((x.shape[1], n), dtype=np.float32)
     b = np.full(n, ABSENT, dtype=np.float32)
     present = np.unique(y)
     if len(present) < 2:
         b[present] = 0.0
         return w, b, None
-    if start is not None and np.array_equal(start.classes_, present):
-        m = copy.deepcopy(start)
-        m.warm_start = True
-    else:
-        m = LogisticRegression(C=c, max_iter=500, tol=1e-3, random_state=SEED)
-    m.fit(x, y)
-    coef, intercept = m.coef_, m.intercept_
-    if len(present) == 2:
-        coef, intercept = np.vstack([-coef[0] / 2, coef[0] / 2]), np.asarray([-intercept[0] / 2, intercept[0] / 2])
-    for row, cls in enumerate(m.classes_):
-        w[:, cls] = coef[row]
-        b[cls] = intercept[row]
-    return w, b, m
+    begin = start[:2] if start is not None and np.array_equal(start[2], present) else None
+    coef, intercept = estimators.logistic(x, y, present, c, start=begin)
+    w[:, present] = coef
+    b[present] = intercept
+    return w, b, (coef, intercept, present)
 
 
 def _pitfall_threshold(probs: np.ndarray, y: np.ndarray) -> float:

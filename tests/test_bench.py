@@ -50,3 +50,11 @@ def test_load_and_train_is_measured_at_the_size_the_targets_name(tmp_path):
     assert abs(len(knowledge.examples) - 600) <= 20
     assert len(knowledge.rules) == len(shipped.rules)
     assert {e.label for e in knowledge.examples} == {e.label for e in shipped.examples}
+
+
+def test_cold_load_and_train_is_timed_in_a_fresh_process(mini_dir, tmp_path):
+    from bot.bench_decision import cold_in_a_fresh_process
+    from tests.learned.test_decision import learnable
+
+    seconds = cold_in_a_fresh_process(learnable(mini_dir))
+    assert 0 < seconds < 120

@@ -114,29 +114,38 @@ def test_post_in_thread_falls_back_to_response_url_when_not_in_channel(serve, sl
     assert delete["delete_original"] is True
 
 
-def test_feedback_on_a_public_reply_is_recorded_and_acknowledged_in_place(serve, slack: FakeSlackAPI) -> None:
-    app = serve()
+def _public_triage(app, slack: FakeSlackAPI):
+    """A mention answered in the channel: the posted reply, and a click on its "should be
+    societal" button by a given user (answered at the response URL keyed `key`)."""
     app.post(sp.event_callback(sp.app_mention_event(TECHNICAL)))
     [post] = slack.wait_for("chat.postMessage")
     b = button(post.blocks, "fb|societal|")
     message = {"type": "message", "text": post.text, "ts": "1700000000.000100", "bot_id": "BBOT", "blocks": post.blocks}
+
+    def click(user: str, key: str) -> str:
+        action = sp.block_actions(b["action_id"], b["value"], block_id="feedback", message=message, user_id=user,
+                                  response_url=slack.response_url(key))  # fmt: skip
+        assert app.post(action).status == 200
+        return b["action_id"].split("|")[2]  # the record id
+
+    return post, click
+
+
+def test_feedback_on_a_public_reply_is_recorded_and_acknowledged_in_place(serve, slack: FakeSlackAPI) -> None:
+    app = serve()
+    post, click = _public_triage(app, slack)
     # someone else in the channel may not rate it: told privately, the message stays as it is
-    click = sp.block_actions(b["action_id"], b["value"], block_id="feedback", message=message, user_id="U777",
-                             response_url=slack.response_url("other"))  # fmt: skip
-    assert app.post(click).status == 200
+    click("U777", "other")
     [refusal] = slack.wait_for("response_url", key="other")
     assert refusal["replace_original"] is False and refusal["response_type"] == "ephemeral"
     assert "Only the person who asked" in refusal["text"]
-    click = sp.block_actions(b["action_id"], b["value"], block_id="feedback", message=message, user_id=sp.USER_ID,
-                             response_url=slack.response_url("fb"))  # fmt: skip
-    assert app.post(click).status == 200
+    record_id = click(sp.USER_ID, "fb")
     hook, _question = slack.wait_for("response_url", count=2, key="fb")  # the author disagreed: asked to keep it
     assert hook["replace_original"] is True and hook.problems == []
     assert hook.text == post.text
     texts = message_texts(hook.params)
     assert any("Thanks, recorded: should be societal" in t for t in texts)
     assert action_ids(hook.blocks) == action_ids(post.blocks)  # others can still rate it
-    record_id = b["action_id"].split("|")[2]
     assert wait_until(lambda: app.feedback()) == [(record_id, sp.USER_ID, "societal")]
 
 
@@ -145,16 +154,10 @@ def test_a_moderator_by_user_group_may_rate_anyones_triage(serve, slack: FakeSla
     decide a rating, and the service applies its policy."""
     app = serve()
     slack.set_response("usergroups.users.list", {"ok": True, "users": ["U555"]})
-    app.post(sp.event_callback(sp.app_mention_event(TECHNICAL)))
-    [post] = slack.wait_for("chat.postMessage")
-    b = button(post.blocks, "fb|societal|")
-    message = {"type": "message", "text": post.text, "ts": "1700000000.000100", "bot_id": "BBOT", "blocks": post.blocks}
-    click = sp.block_actions(b["action_id"], b["value"], block_id="feedback", message=message, user_id="U555",
-                             response_url=slack.response_url("mod"))  # fmt: skip
-    assert app.post(click).status == 200
+    _, click = _public_triage(app, slack)
+    record_id = click("U555", "mod")
     [hook] = slack.wait_for("response_url", key="mod")
     assert hook["replace_original"] is True and "Only the person who asked" not in hook.text
-    record_id = b["action_id"].split("|")[2]
     assert wait_until(lambda: app.feedback()) == [(record_id, "U555", "societal")]
     assert [c["usergroup"] for c in slack.calls("usergroups.users.list")] == [MOD_GROUP]
 

@@ -21,8 +21,9 @@ from .normalise import EXACT, GAP, MAX_GAP, Tokens, _stemmer
 
 RULE, PITFALL, CONTEXT, EXCLUSION, NEGATION, HEDGE = range(6)
 
-# Typo tolerance applies to words that are not real English words (see english_words) and
-# whose stems have at least 5 letters; two edits only between stems of 9 letters or more.
+# Typo tolerance applies to words of at least 5 letters that are not real English words (see
+# english_words) and whose stems have at least 4 ("decdes" stems to "decd"); two edits only
+# between stems of 9 letters or more.
 # Without the word list, real words one edit from a rule word got "corrected" ("payroll" ~
 # "parole", "context" ~ "content"); with it, the threshold can be this low.
 FUZZY_MIN_LEN = 5
@@ -125,7 +126,7 @@ class Matcher:
         if stem in self._fuzzy_cache:
             return self._fuzzy_cache[stem]
         found = None
-        if len(stem) >= FUZZY_MIN_LEN and stem.isalpha():
+        if len(stem) >= FUZZY_MIN_LEN - 1 and stem.isalpha():
             limit = 1 if len(stem) < FUZZY_TWO_EDITS_LEN else 2
             bucket = self._buckets.get(stem[0])
             if bucket:
@@ -143,7 +144,8 @@ class Matcher:
         vocab = self.vocab
         english = self.english
         for i, stem in enumerate(stems):
-            if stem not in vocab and len(stem) >= FUZZY_MIN_LEN and tokens.words[i] not in english:
+            # The word's length counts, not its stem's: "decdes" stems to "decd".
+            if stem not in vocab and len(tokens.words[i]) >= FUZZY_MIN_LEN and tokens.words[i] not in english:
                 fixed = self.correct(stem)
                 if fixed is not None:
                     stems[i] = fixed

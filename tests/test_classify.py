@@ -25,6 +25,13 @@ def test_stemming_and_typo_tolerance(mini):
     assert v.signals[0].weight < 2.0
 
 
+def test_typo_tolerance_reads_a_misspelt_word_by_its_length_not_its_stem(mini):
+    """"decdes" stems to "decd", four letters: still a long misspelt word, still corrected."""
+    v = triage(mini, "who decdes what the chatbot may refuse?")
+    assert rule_ids(v) == ["who-decides"] and v.signals[0].fuzzy
+    assert triage(mini, "who dcd this").signals == ()  # a short word is never corrected
+
+
 def test_no_substring_matching(mini):
     # "ai" inside "said", "kill" inside "skills": whole-word matching only.
     v = triage(mini, "she said her skills were fine")

@@ -17,7 +17,6 @@ from .embedding import shared as shared_embedding
 from .schema import Knowledge
 from .normalise import Tokens
 from .rules import RuleEvidence, evidence
-from .vocabulary import CATEGORIES
 
 
 # The dense rule features, in column order. Weight sums are log-scaled: the second strong

@@ -80,7 +80,6 @@ class Model:
         ok = basis.ndim == 2 and basis.shape[0] == self.example_vecs.shape[1] and basis.shape[1] > 0
         self._basis = basis if ok else None
         self._index = ExampleIndex(self.example_vecs, self.example_labels, len(LABELS), self._basis)
-        self._texts_by_row = list(self.example_texts)
         self._k = len(LABELS)
         self._p = len(self.pitfall_ids)
         cat_words = self.words_w[:, : self._k]
@@ -187,7 +186,7 @@ class Model:
         if explain and category != "unclear":  # "unclear" is no call, so there is nothing to explain
             reasons = self._reasons(f, knowledge, dense, logits, k, probs[k])
             words = self._words(f, seen, k)
-            closest = (self._texts_by_row[nearest[k]], category) if nearest[k] != self._index.empty else None
+            closest = (self.example_texts[nearest[k]], category) if nearest[k] != self._index.empty else None
         return Decision(
             category, probs[k], dict(zip(LABELS, probs)), pitfalls, reasons, words, closest, abstained
         )

@@ -35,7 +35,7 @@ _HTML_ESCAPES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
 _CLAUSE_BREAK = re.compile(r"[.;:!?\n]+|,\s*(?:but|however|although|though|yet)\b|\s+but\s+")
 _WORD = r"[^\W_]+(?:'[^\W_]+)*"
 _WORD_OR_BREAK = re.compile(f"(?P<brk>{_CLAUSE_BREAK.pattern})|{_WORD}")
-_PHRASE_WORD = re.compile(r"=?([^\W_]+(?:'[^\W_]+)*)")
+_PHRASE_WORD = re.compile(f"=?({_WORD})")  # a rule phrase's words, each maybe marked exact
 _JUNK = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")  # control chars (Cc) but tab/newlines, and U+FFFD
 
 

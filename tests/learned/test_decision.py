@@ -120,7 +120,7 @@ def test_the_neighbours_view_at_run_time_is_the_feature_training_computed(mini_d
     from bot.neighbours import KNN_T, similarities
     from bot.normalise import tokenize
 
-    rows = many_examples(mini_dir)
+    many_examples(mini_dir)
     knowledge, _ = load_knowledge(mini_dir)
     model = knowledge.model
     for text in ("the union was never consulted about the rota", "the printer jammed and the agent deleted claims", "zorblax"):

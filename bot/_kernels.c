@@ -1,0 +1,461 @@
+/* Two hot loops of the decision, in C: the sentence embedding's sum of token rows
+ * (bot/embedding.py) and the neighbours search (bot/neighbours.py), for one message.
+ *
+ * Why C: in numpy each is several calls on small arrays, and the float16 rows of the
+ * embedding have no vectorised path there; inside the whole flow they cost ~25 us and
+ * ~55 us a message. numpy stays the reference: tests check both against it, and training
+ * computes the neighbours of a batch with neighbours.similarities().
+ *
+ * No numpy headers: arrays arrive through the buffer protocol, so building this needs only
+ * a C compiler and Python's own headers.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define MAX_CANDIDATES 256
+#define MAX_TOP 16
+
+static int
+get_floats(PyObject *obj, Py_buffer *view, int ndim, const char *name)
+{
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return -1;
+    if (view->ndim != ndim || view->itemsize != 4 || view->format == NULL || strcmp(view->format, "f") != 0) {
+        PyErr_Format(PyExc_TypeError, "%s: expected a C-contiguous float32 array of %d dimension(s)", name, ndim);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+/* The scan kernels are compiled twice, for AVX2 and for any x86-64 (or the platform's default elsewhere); the loader picks
+ * the one the processor runs. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define KERNEL __attribute__((target_clones("avx2", "default")))
+#else
+#define KERNEL
+#endif
+
+/* Eight partial sums, so the compiler can keep them in vector registers without being
+ * allowed to reorder a single sum (no -ffast-math). */
+KERNEL static float
+dot(const float *restrict a, const float *restrict b, Py_ssize_t n)
+{
+    float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    Py_ssize_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++)
+            s[j] += a[i + j] * b[i + j];
+    float total = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    for (; i < n; i++)
+        total += a[i] * b[i];
+    return total;
+}
+
+/* score[r] = q . scan[:, start + r], one axis at a time: scan is stored axis-major (d, n),
+ * so the inner loop runs over contiguous memory and vectorises. */
+KERNEL static void
+scan_rows(float *restrict score, const float *restrict q, const float *restrict sc, Py_ssize_t d, Py_ssize_t n,
+          Py_ssize_t start, Py_ssize_t count)
+{
+    for (Py_ssize_t r = 0; r < count; r++)
+        score[r] = 0.0f;
+    for (Py_ssize_t a = 0; a < d; a++) {
+        const float w = q[a];
+        const float *restrict col = sc + a * n + start;
+        for (Py_ssize_t r = 0; r < count; r++)
+            score[r] += w * col[r];
+    }
+}
+
+/* A min-heap of the best `size` (score, row) pairs seen so far: its root is the one to
+ * beat, and a better row replaces it in log2(size) steps. */
+static void
+sift_down(float *score, Py_ssize_t *row, Py_ssize_t size, Py_ssize_t at)
+{
+    for (;;) {
+        Py_ssize_t low = at, l = 2 * at + 1, r = l + 1;
+        if (l < size && score[l] < score[low])
+            low = l;
+        if (r < size && score[r] < score[low])
+            low = r;
+        if (low == at)
+            return;
+        float ts = score[at];
+        score[at] = score[low];
+        score[low] = ts;
+        Py_ssize_t tr = row[at];
+        row[at] = row[low];
+        row[low] = tr;
+        at = low;
+    }
+}
+
+/* IEEE half -> float, for processors without a conversion instruction. */
+static inline float
+half_to_float(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
+    if (exp == 0x1f) {
+        bits = sign | 0x7f800000 | (mant << 13); /* inf, nan */
+    } else if (exp != 0) {
+        bits = sign | ((exp + 112) << 23) | (mant << 13);
+    } else if (mant == 0) {
+        bits = sign;
+    } else { /* subnormal: normalise it */
+        exp = 113;
+        while (!(mant & 0x400)) {
+            mant <<= 1;
+            exp--;
+        }
+        bits = sign | (exp << 23) | ((mant & 0x3ff) << 13);
+    }
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/* out += the table's rows `ids`, half floats widened to float and added row after row
+ * (numpy's order, so the sums are the same to the bit). */
+static void
+sum_half_rows_plain(float *out, const uint16_t *table, Py_ssize_t width, const Py_ssize_t *ids, Py_ssize_t count)
+{
+    for (Py_ssize_t i = 0; i < count; i++) {
+        const uint16_t *row = table + ids[i] * width;
+        for (Py_ssize_t j = 0; j < width; j++)
+            out[j] += half_to_float(row[j]);
+    }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_F16C_PATH 1
+/* The same with F16C: eight columns at a time, kept in a register over all the rows. */
+__attribute__((target("avx,f16c"))) static void
+sum_half_rows_f16c(float *out, const uint16_t *table, Py_ssize_t width, const Py_ssize_t *ids, Py_ssize_t count)
+{
+    Py_ssize_t j = 0;
+    for (; j + 8 <= width; j += 8) {
+        __m256 acc = _mm256_loadu_ps(out + j);
+        for (Py_ssize_t i = 0; i < count; i++)
+            acc = _mm256_add_ps(acc, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(table + ids[i] * width + j))));
+        _mm256_storeu_ps(out + j, acc);
+    }
+    for (; j < width; j++)
+        for (Py_ssize_t i = 0; i < count; i++)
+            out[j] += half_to_float(table[ids[i] * width + j]);
+}
+#endif
+
+static void
+sum_half_rows(float *out, const uint16_t *table, Py_ssize_t width, const Py_ssize_t *ids, Py_ssize_t count, int plain)
+{
+#ifdef HAVE_F16C_PATH
+    static int f16c = -1;
+    if (f16c < 0) {
+        __builtin_cpu_init();
+        f16c = __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+    }
+    if (f16c && !plain) {
+        sum_half_rows_f16c(out, table, width, ids, count);
+        return;
+    }
+#endif
+    sum_half_rows_plain(out, table, width, ids, count);
+}
+
+PyDoc_STRVAR(sum_rows_doc,
+"sum_rows(out, table, ids, plain=False)\n\n"
+"Adds the rows `ids` of `table` (R, D) float16 into `out` (D,) float32, in place.\n"
+"`plain`: without the processor's half-float instructions (for tests of that path).");
+
+static PyObject *
+sum_rows(PyObject *self, PyObject *args)
+{
+    PyObject *out_o, *table_o, *ids_o;
+    int plain = 0;
+    if (!PyArg_ParseTuple(args, "OOO|p", &out_o, &table_o, &ids_o, &plain))
+        return NULL;
+    Py_buffer out, table;
+    if (PyObject_GetBuffer(out_o, &out, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0)
+        return NULL;
+    PyObject *result = NULL, *ids = NULL;
+    Py_ssize_t *rows = NULL;
+    if (PyObject_GetBuffer(table_o, &table, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+        PyBuffer_Release(&out);
+        return NULL;
+    }
+    if (out.ndim != 1 || out.itemsize != 4 || strcmp(out.format, "f") != 0 || table.ndim != 2 ||
+        table.itemsize != 2 || strcmp(table.format, "e") != 0 || table.shape[1] != out.shape[0]) {
+        PyErr_SetString(PyExc_TypeError, "sum_rows: expected out (D,) float32 and table (R, D) float16");
+        goto done;
+    }
+    ids = PySequence_Fast(ids_o, "ids must be a sequence");
+    if (ids == NULL)
+        goto done;
+    const Py_ssize_t count = PySequence_Fast_GET_SIZE(ids);
+    rows = PyMem_Malloc((count > 0 ? count : 1) * sizeof(Py_ssize_t));
+    if (rows == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        rows[i] = PyLong_AsSsize_t(PySequence_Fast_GET_ITEM(ids, i));
+        if (rows[i] == -1 && PyErr_Occurred())
+            goto done;
+        if (rows[i] < 0 || rows[i] >= table.shape[0]) {
+            PyErr_SetString(PyExc_IndexError, "sum_rows: a row id lies outside the table");
+            goto done;
+        }
+    }
+    sum_half_rows(out.buf, (const uint16_t *)table.buf, table.shape[1], rows, count, plain);
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyMem_Free(rows);
+    Py_XDECREF(ids);
+    PyBuffer_Release(&table);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+PyDoc_STRVAR(weighted_rows_doc,
+"weighted_rows(table, rows, weights, width) -> list\n\n"
+"sum_i weights[i] * table[rows[i], :width] for a (R, C) float32 table, as a list of\n"
+"`width` floats (summed in double precision).");
+
+static PyObject *
+weighted_rows(PyObject *self, PyObject *args)
+{
+    PyObject *table_o, *rows_o, *weights_o;
+    Py_ssize_t width;
+    if (!PyArg_ParseTuple(args, "OOOn", &table_o, &rows_o, &weights_o, &width))
+        return NULL;
+    Py_buffer table;
+    if (get_floats(table_o, &table, 2, "table") < 0)
+        return NULL;
+    PyObject *rows = NULL, *weights = NULL, *result = NULL;
+    double acc[64];
+    if (width < 0 || width > 64 || width > table.shape[1]) {
+        PyErr_SetString(PyExc_ValueError, "weighted_rows: width must be 0..64 and within the table");
+        goto done;
+    }
+    rows = PySequence_Fast(rows_o, "rows must be a sequence");
+    weights = rows ? PySequence_Fast(weights_o, "weights must be a sequence") : NULL;
+    if (weights == NULL)
+        goto done;
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(rows), cols = table.shape[1];
+    if (PySequence_Fast_GET_SIZE(weights) != n) {
+        PyErr_SetString(PyExc_ValueError, "weighted_rows: rows and weights differ in length");
+        goto done;
+    }
+    for (Py_ssize_t j = 0; j < width; j++)
+        acc[j] = 0.0;
+    const float *t = table.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t r = PyLong_AsSsize_t(PySequence_Fast_GET_ITEM(rows, i));
+        double w = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(weights, i));
+        if (PyErr_Occurred())
+            goto done;
+        if (r < 0 || r >= table.shape[0]) {
+            PyErr_SetString(PyExc_IndexError, "weighted_rows: a row lies outside the table");
+            goto done;
+        }
+        const float *row = t + r * cols;
+        for (Py_ssize_t j = 0; j < width; j++)
+            acc[j] += w * row[j];
+    }
+    result = PyList_New(width);
+    if (result == NULL)
+        goto done;
+    for (Py_ssize_t j = 0; j < width; j++) {
+        PyObject *x = PyFloat_FromDouble(acc[j]);
+        if (x == NULL) {
+            Py_CLEAR(result);
+            goto done;
+        }
+        PyList_SET_ITEM(result, j, x);
+    }
+done:
+    Py_XDECREF(rows);
+    Py_XDECREF(weights);
+    PyBuffer_Release(&table);
+    return result;
+}
+
+PyDoc_STRVAR(nearest_doc,
+"nearest(embedding, projected, scan, vecs, starts, counts, candidates, top) -> (sums, best)\n\n"
+"Columns of `scan` (d, N) and rows of `vecs` (N, D) are grouped by label: label k owns\n"
+"rows starts[k] .. starts[k] + counts[k]. Per label: the `candidates` rows with the\n"
+"highest projected . scan, then among those the `top` highest vecs . embedding. Returns, per\n"
+"label, the sum of those `top` similarities (a missing one counts -1) and the row of\n"
+"the highest (-1 for a label without rows).");
+
+static PyObject *
+nearest(PyObject *self, PyObject *args)
+{
+    PyObject *emb_o, *proj_o, *scan_o, *vecs_o, *starts_o, *counts_o;
+    Py_ssize_t candidates, top;
+    if (!PyArg_ParseTuple(args, "OOOOOOnn", &emb_o, &proj_o, &scan_o, &vecs_o, &starts_o, &counts_o,
+                          &candidates, &top))
+        return NULL;
+    if (candidates < 1 || candidates > MAX_CANDIDATES || top < 1 || top > MAX_TOP || top > candidates) {
+        PyErr_SetString(PyExc_ValueError, "candidates must be 1..256 and top 1..16, top <= candidates");
+        return NULL;
+    }
+    PyObject *starts = PySequence_Fast(starts_o, "starts must be a sequence");
+    if (starts == NULL)
+        return NULL;
+    PyObject *counts = PySequence_Fast(counts_o, "counts must be a sequence");
+    if (counts == NULL) {
+        Py_DECREF(starts);
+        return NULL;
+    }
+    Py_buffer emb, proj, scan, vecs;
+    int got = 0;
+    PyObject *sums = NULL, *best = NULL, *result = NULL;
+    float *buf = NULL;
+    if (get_floats(emb_o, &emb, 1, "embedding") < 0)
+        goto done;
+    got = 1;
+    if (get_floats(proj_o, &proj, 1, "projected") < 0)
+        goto done;
+    got = 2;
+    if (get_floats(scan_o, &scan, 2, "scan") < 0)
+        goto done;
+    got = 3;
+    if (get_floats(vecs_o, &vecs, 2, "vecs") < 0)
+        goto done;
+    got = 4;
+
+    const Py_ssize_t d = scan.shape[0], n = scan.shape[1], dims = vecs.shape[1];
+    if (vecs.shape[0] != n || proj.shape[0] != d || emb.shape[0] != dims) {
+        PyErr_SetString(PyExc_ValueError, "nearest: array shapes do not agree");
+        goto done;
+    }
+    const Py_ssize_t labels = PySequence_Fast_GET_SIZE(starts);
+    if (PySequence_Fast_GET_SIZE(counts) != labels) {
+        PyErr_SetString(PyExc_ValueError, "nearest: starts and counts differ in length");
+        goto done;
+    }
+    const float *e = emb.buf, *q = proj.buf, *sc = scan.buf, *vs = vecs.buf;
+    buf = PyMem_Malloc((n > 0 ? n : 1) * sizeof(float));
+    if (buf == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    sums = PyList_New(labels);
+    best = PyList_New(labels);
+    if (sums == NULL || best == NULL)
+        goto done;
+
+    for (Py_ssize_t k = 0; k < labels; k++) {
+        Py_ssize_t start = PyLong_AsSsize_t(PySequence_Fast_GET_ITEM(starts, k));
+        Py_ssize_t count = PyLong_AsSsize_t(PySequence_Fast_GET_ITEM(counts, k));
+        if (PyErr_Occurred())
+            goto done;
+        if (start < 0 || count < 0 || start + count > n) {
+            PyErr_SetString(PyExc_ValueError, "nearest: a label's rows lie outside the arrays");
+            goto done;
+        }
+        float *score = buf + start;
+        scan_rows(score, q, sc, d, n, start, count);
+        /* Candidates: the `candidates` best rows on the scan. */
+        Py_ssize_t cand[MAX_CANDIDATES];
+        float cscore[MAX_CANDIDATES];
+        Py_ssize_t m = count < candidates ? count : candidates;
+        for (Py_ssize_t i = 0; i < m; i++) {
+            cand[i] = start + i;
+            cscore[i] = score[i];
+        }
+        for (Py_ssize_t i = m / 2 - 1; i >= 0; i--)
+            sift_down(cscore, cand, m, i);
+        for (Py_ssize_t i = m; i < count; i++) {
+            if (score[i] > cscore[0]) {
+                cscore[0] = score[i];
+                cand[0] = start + i;
+                sift_down(cscore, cand, m, 0);
+            }
+        }
+        /* Among the candidates: the `top` highest full similarities, and the best row.
+         * Their rows lie anywhere in a few megabytes, so all are requested from memory
+         * first and then read: the waits overlap instead of adding up. */
+        for (Py_ssize_t j = 0; j < m; j++) {
+            const char *row = (const char *)(vs + cand[j] * dims);
+            for (Py_ssize_t b = 0; b < dims * (Py_ssize_t)sizeof(float); b += 64)
+                __builtin_prefetch(row + b);
+        }
+        float topv[MAX_TOP];
+        Py_ssize_t filled = 0, best_row = -1;
+        float best_sim = 0;
+        for (Py_ssize_t j = 0; j < m; j++) {
+            float s = dot(vs + cand[j] * dims, e, dims);
+            if (best_row < 0 || s > best_sim || (s == best_sim && cand[j] < best_row)) {
+                best_sim = s;
+                best_row = cand[j];
+            }
+            Py_ssize_t at;
+            if (filled < top)
+                at = filled++;
+            else if (s > topv[top - 1])
+                at = top - 1;
+            else
+                continue;
+            topv[at] = s;
+            while (at > 0 && topv[at] > topv[at - 1]) { /* descending insertion */
+                float t = topv[at];
+                topv[at] = topv[at - 1];
+                topv[at - 1] = t;
+                at--;
+            }
+        }
+        double total = 0;
+        for (Py_ssize_t j = 0; j < filled; j++)
+            total += topv[j];
+        total -= (double)(top - filled); /* a missing neighbour counts -1 */
+        PyObject *total_o = PyFloat_FromDouble(total), *row_o = PyLong_FromSsize_t(best_row);
+        if (total_o == NULL || row_o == NULL) {
+            Py_XDECREF(total_o);
+            Py_XDECREF(row_o);
+            goto done;
+        }
+        PyList_SET_ITEM(sums, k, total_o);
+        PyList_SET_ITEM(best, k, row_o);
+    }
+    result = PyTuple_Pack(2, sums, best);
+
+done:
+    PyMem_Free(buf);
+    if (got >= 4)
+        PyBuffer_Release(&vecs);
+    if (got >= 3)
+        PyBuffer_Release(&scan);
+    if (got >= 2)
+        PyBuffer_Release(&proj);
+    if (got >= 1)
+        PyBuffer_Release(&emb);
+    Py_XDECREF(sums);
+    Py_XDECREF(best);
+    Py_DECREF(starts);
+    Py_DECREF(counts);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"nearest", nearest, METH_VARARGS, nearest_doc},
+    {"sum_rows", sum_rows, METH_VARARGS, sum_rows_doc},
+    {"weighted_rows", weighted_rows, METH_VARARGS, weighted_rows_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "bot._kernels", "Hot loops of the decision (see bot/embedding.py, bot/neighbours.py).", -1, methods,
+};
+
+PyMODINIT_FUNC
+PyInit__kernels(void)
+{
+    return PyModule_Create(&module);
+}

@@ -1,0 +1,89 @@
+"""bot/_kernels.c against numpy: the compiled loops must compute what the numpy code they
+replaced computed (training still uses numpy, so any difference would be a skew)."""
+import numpy as np
+import pytest
+
+from bot._kernels import nearest, sum_rows, weighted_rows
+
+
+@pytest.mark.parametrize("plain", [False, True], ids=["simd", "plain"])
+def test_sum_rows_equals_numpy_to_the_bit(plain):
+    rng = np.random.default_rng(0)
+    table = rng.normal(size=(50, 37)).astype(np.float16)  # 37: a width with a tail after 8-column blocks
+    table[3, :4] = [np.inf, -np.inf, 6e-8, -0.0]  # infinities, a subnormal, a negative zero
+    ids = [3, 7, 7, 49, 0]
+    out = np.zeros(37, dtype=np.float32)
+    sum_rows(out, table, ids, plain)
+    expected = table.take(ids, axis=0).sum(axis=0, dtype=np.float32)
+    assert out.tobytes() == expected.tobytes()
+
+
+def test_sum_rows_refuses_what_it_cannot_read():
+    out = np.zeros(4, dtype=np.float32)
+    with pytest.raises(TypeError, match="float16"):
+        sum_rows(out, np.zeros((2, 4), dtype=np.float32), [0])
+    with pytest.raises(IndexError, match="outside"):
+        sum_rows(out, np.zeros((2, 4), dtype=np.float16), [2])
+    with pytest.raises(TypeError, match="float16"):
+        sum_rows(np.zeros(3, dtype=np.float32), np.zeros((2, 4), dtype=np.float16), [0])
+
+
+def test_weighted_rows_equals_numpy():
+    rng = np.random.default_rng(1)
+    table = rng.normal(size=(40, 9)).astype(np.float32)
+    rows, weights = [5, 0, 39], [0.5, 2.0, -1.25]
+    got = weighted_rows(table, rows, weights, 6)
+    assert len(got) == 6
+    np.testing.assert_allclose(got, (np.asarray(weights)[:, None] * table[rows]).sum(axis=0)[:6], rtol=1e-6)
+    assert weighted_rows(table, [], [], 6) == [0.0] * 6
+    with pytest.raises(ValueError, match="differ"):
+        weighted_rows(table, [1, 2], [1.0], 6)
+
+
+def _brute_force(emb, projected, scan, vecs, starts, counts, candidates, top):
+    sums, best = [], []
+    for s, c in zip(starts, counts):
+        if not c:
+            sums.append(-float(top))
+            best.append(-1)
+            continue
+        on_axes = projected @ scan[:, s : s + c]
+        chosen = np.argsort(-on_axes, kind="stable")[:candidates] + s
+        sims = vecs[chosen] @ emb
+        order = np.argsort(-sims, kind="stable")
+        kept = sims[order[:top]]
+        sums.append(float(kept.sum()) - (top - len(kept)))
+        best.append(int(chosen[order[0]]))
+    return sums, best
+
+
+@pytest.mark.parametrize("candidates, top", [(32, 3), (5, 3), (3, 3), (8, 1)])
+def test_nearest_equals_a_brute_force_search(candidates, top):
+    rng = np.random.default_rng(2)
+    vecs = rng.normal(size=(300, 24)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    basis = np.linalg.svd(vecs, full_matrices=False)[2][:6].T.astype(np.float32)
+    scan = np.ascontiguousarray((vecs @ basis).T)
+    starts, counts = (0, 200, 200, 298), (200, 0, 98, 2)  # an empty label and one with fewer rows than top
+    for trial in range(20):
+        emb = rng.normal(size=24).astype(np.float32)
+        emb /= np.linalg.norm(emb)
+        projected = np.ascontiguousarray(emb @ basis)
+        sums, best = nearest(emb, projected, scan, vecs, starts, counts, candidates, top)
+        want_sums, want_best = _brute_force(emb, projected, scan, vecs, starts, counts, candidates, top)
+        np.testing.assert_allclose(sums, want_sums, rtol=1e-5, atol=1e-5)
+        assert best == want_best
+
+
+def test_nearest_refuses_mismatched_arrays():
+    vecs = np.zeros((10, 8), dtype=np.float32)
+    scan = np.zeros((4, 10), dtype=np.float32)
+    emb, projected = np.zeros(8, dtype=np.float32), np.zeros(4, dtype=np.float32)
+    with pytest.raises(ValueError, match="shapes"):
+        nearest(emb, np.zeros(3, dtype=np.float32), scan, vecs, (0,), (10,), 3, 3)
+    with pytest.raises(ValueError, match="outside"):
+        nearest(emb, projected, scan, vecs, (5,), (10,), 3, 3)
+    with pytest.raises(TypeError, match="float32"):
+        nearest(emb.astype(np.float64), projected, scan, vecs, (0,), (10,), 3, 3)
+    with pytest.raises(ValueError, match="candidates"):
+        nearest(emb, projected, scan, vecs, (0,), (10,), 2, 3)

@@ -17,81 +17,30 @@
 #define MAX_CANDIDATES 256
 #define MAX_TOP 16
 
+/* A C-contiguous array of `ndim` dimensions whose items have the struct format `fmt`
+ * ("f": float32, "e": float16), or an exception that names the argument. */
 static int
-get_floats(PyObject *obj, Py_buffer *view, int ndim, const char *name)
+get_array(PyObject *obj, Py_buffer *view, int ndim, const char *fmt, const char *name)
 {
     if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
         return -1;
-    if (view->ndim != ndim || view->itemsize != 4 || view->format == NULL || strcmp(view->format, "f") != 0) {
-        PyErr_Format(PyExc_TypeError, "%s: expected a C-contiguous float32 array of %d dimension(s)", name, ndim);
+    if (view->ndim != ndim || view->format == NULL || strcmp(view->format, fmt) != 0) {
+        PyErr_Format(PyExc_TypeError, "%s: expected a C-contiguous %s array of %d dimension(s)", name,
+                     fmt[0] == 'e' ? "float16" : "float32", ndim);
         PyBuffer_Release(view);
         return -1;
     }
     return 0;
 }
 
-/* The scan kernels are compiled twice, for AVX2 and for any x86-64 (or the platform's default elsewhere); the loader picks
- * the one the processor runs. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define KERNEL __attribute__((target_clones("avx2", "default")))
-#else
-#define KERNEL
-#endif
-
-/* Eight partial sums, so the compiler can keep them in vector registers without being
- * allowed to reorder a single sum (no -ffast-math). */
-KERNEL static float
-dot(const float *restrict a, const float *restrict b, Py_ssize_t n)
+static int
+get_floats(PyObject *obj, Py_buffer *view, int ndim, const char *name)
 {
-    float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    Py_ssize_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            s[j] += a[i + j] * b[i + j];
-    float total = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-    for (; i < n; i++)
-        total += a[i] * b[i];
-    return total;
+    return get_array(obj, view, ndim, "f", name);
 }
 
-/* score[r] = q . scan[:, start + r], one axis at a time: scan is stored axis-major (d, n),
- * so the inner loop runs over contiguous memory and vectorises. */
-KERNEL static void
-scan_rows(float *restrict score, const float *restrict q, const float *restrict sc, Py_ssize_t d, Py_ssize_t n,
-          Py_ssize_t start, Py_ssize_t count)
-{
-    for (Py_ssize_t r = 0; r < count; r++)
-        score[r] = 0.0f;
-    for (Py_ssize_t a = 0; a < d; a++) {
-        const float w = q[a];
-        const float *restrict col = sc + a * n + start;
-        for (Py_ssize_t r = 0; r < count; r++)
-            score[r] += w * col[r];
-    }
-}
-
-/* A min-heap of the best `size` (score, row) pairs seen so far: its root is the one to
- * beat, and a better row replaces it in log2(size) steps. */
-static void
-sift_down(float *score, Py_ssize_t *row, Py_ssize_t size, Py_ssize_t at)
-{
-    for (;;) {
-        Py_ssize_t low = at, l = 2 * at + 1, r = l + 1;
-        if (l < size && score[l] < score[low])
-            low = l;
-        if (r < size && score[r] < score[low])
-            low = r;
-        if (low == at)
-            return;
-        float ts = score[at];
-        score[at] = score[low];
-        score[low] = ts;
-        Py_ssize_t tr = row[at];
-        row[at] = row[low];
-        row[low] = tr;
-        at = low;
-    }
-}
+/* Whether the processor converts half floats itself (F16C, with AVX); set at import. */
+static int have_f16c = 0;
 
 /* IEEE half -> float, for processors without a conversion instruction. */
 static inline float
@@ -147,23 +96,200 @@ sum_half_rows_f16c(float *out, const uint16_t *table, Py_ssize_t width, const Py
         for (Py_ssize_t i = 0; i < count; i++)
             out[j] += half_to_float(table[ids[i] * width + j]);
 }
+
+/* a . b for a row of half floats, in 32 lanes (four registers of eight, so the additions
+ * do not wait on each other), reduced in a fixed order that dot_half_plain repeats. */
+__attribute__((target("avx,f16c"))) static float
+dot_half_f16c(const uint16_t *a, const float *b, Py_ssize_t n)
+{
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    Py_ssize_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        for (int r = 0; r < 4; r++)
+            acc[r] = _mm256_add_ps(acc[r], _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i + 8 * r))),
+                                                         _mm256_loadu_ps(b + i + 8 * r)));
+    const __m256 sum = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+    float s[8];
+    _mm256_storeu_ps(s, sum);
+    float total = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    for (; i < n; i++)
+        total += half_to_float(a[i]) * b[i];
+    return total;
+}
 #endif
+
+/* The same sum without the instructions: 32 lanes, the same reduction, the same float. */
+static float
+dot_half_plain(const uint16_t *a, const float *b, Py_ssize_t n)
+{
+    float lane[32] = {0};
+    Py_ssize_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        for (int j = 0; j < 32; j++)
+            lane[j] += half_to_float(a[i + j]) * b[i + j];
+    float s[8];
+    for (int j = 0; j < 8; j++)
+        s[j] = (lane[j] + lane[8 + j]) + (lane[16 + j] + lane[24 + j]);
+    float total = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    for (; i < n; i++)
+        total += half_to_float(a[i]) * b[i];
+    return total;
+}
+
+static float
+dot_half(const uint16_t *a, const float *b, Py_ssize_t n, int plain)
+{
+#ifdef HAVE_F16C_PATH
+    if (have_f16c && !plain)
+        return dot_half_f16c(a, b, n);
+#endif
+    return dot_half_plain(a, b, n);
+}
 
 static void
 sum_half_rows(float *out, const uint16_t *table, Py_ssize_t width, const Py_ssize_t *ids, Py_ssize_t count, int plain)
 {
 #ifdef HAVE_F16C_PATH
-    static int f16c = -1;
-    if (f16c < 0) {
-        __builtin_cpu_init();
-        f16c = __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
-    }
-    if (f16c && !plain) {
+    if (have_f16c && !plain) {
         sum_half_rows_f16c(out, table, width, ids, count);
         return;
     }
 #endif
     sum_half_rows_plain(out, table, width, ids, count);
+}
+
+/* The scan kernels are compiled twice, for AVX2 and for any x86-64 (or the platform's default elsewhere); the loader picks
+ * the one the processor runs. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define KERNEL __attribute__((target_clones("avx2", "default")))
+#else
+#define KERNEL
+#endif
+
+/* score[r] = q . scan[:, start + r]. scan is stored axis-major (d, n); eight rows at a time
+ * gather all d axes in registers before one store, where an axis-by-axis pass re-read and
+ * re-wrote the scores d times. */
+KERNEL static void
+scan_rows(float *restrict score, const float *restrict q, const float *restrict sc, Py_ssize_t d, Py_ssize_t n,
+          Py_ssize_t start, Py_ssize_t count)
+{
+    Py_ssize_t r = 0;
+    for (; r + 8 <= count; r += 8) {
+        float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        for (Py_ssize_t a = 0; a < d; a++) {
+            const float w = q[a];
+            const float *restrict col = sc + a * n + start + r;
+            for (int j = 0; j < 8; j++)
+                acc[j] += w * col[j];
+        }
+        for (int j = 0; j < 8; j++)
+            score[r + j] = acc[j];
+    }
+    for (; r < count; r++) {
+        float acc = 0;
+        for (Py_ssize_t a = 0; a < d; a++)
+            acc += q[a] * sc[a * n + start + r];
+        score[r] = acc;
+    }
+}
+
+KERNEL static Py_ssize_t
+count_at_least(const float *restrict v, Py_ssize_t n, float t)
+{
+    int32_t c = 0; /* 32-bit lanes: eight comparisons per instruction */
+    for (Py_ssize_t i = 0; i < n; i++)
+        c += v[i] >= t;
+    return c;
+}
+
+/* The smallest and largest of v[0..n), n >= 1, in eight lanes: one running minimum
+ * waits on the previous comparison at every element (~9 us a search). */
+KERNEL static void
+min_max(const float *restrict v, Py_ssize_t n, float *lo, float *hi)
+{
+    float l[8], h[8];
+    for (int j = 0; j < 8; j++)
+        l[j] = h[j] = v[0];
+    Py_ssize_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) {
+            l[j] = v[i + j] < l[j] ? v[i + j] : l[j];
+            h[j] = v[i + j] > h[j] ? v[i + j] : h[j];
+        }
+    for (; i < n; i++) {
+        l[0] = v[i] < l[0] ? v[i] : l[0];
+        h[0] = v[i] > h[0] ? v[i] : h[0];
+    }
+    for (int j = 1; j < 8; j++) {
+        l[0] = l[j] < l[0] ? l[j] : l[0];
+        h[0] = h[j] > h[0] ? h[j] : h[0];
+    }
+    *lo = l[0];
+    *hi = h[0];
+}
+
+/* Appends to out[m..k) the rows whose score is >= t, in order; returns the new m. Eight
+ * scores are tested at once and a block without one is skipped: ~k of ~1,700 pass. */
+KERNEL static Py_ssize_t
+collect_at_least(const float *restrict v, Py_ssize_t n, float t, Py_ssize_t k, Py_ssize_t first_row,
+                 Py_ssize_t *restrict out, Py_ssize_t m)
+{
+    Py_ssize_t i = 0;
+    for (; i + 8 <= n && m < k; i += 8) {
+        int any = 0;
+        for (int j = 0; j < 8; j++)
+            any |= v[i + j] >= t;
+        if (any)
+            for (int j = 0; j < 8 && m < k; j++)
+                if (v[i + j] >= t)
+                    out[m++] = first_row + i + j;
+    }
+    for (; i < n && m < k; i++)
+        if (v[i] >= t)
+            out[m++] = first_row + i;
+    return m;
+}
+
+/* The rows of the k highest scores (ties: the lower rows), into out; returns how many.
+ * By bisection on the score: each step counts the scores at or above a threshold, a loop
+ * with no branch to mispredict (~10 steps of ~0.1 us a label). Keeping a heap of the best,
+ * or partitioning, branched on every comparison: ~20 us a message. */
+static Py_ssize_t
+top_rows(const float *score, Py_ssize_t count, Py_ssize_t k, Py_ssize_t first_row, Py_ssize_t *out)
+{
+    Py_ssize_t m = 0;
+    if (count <= k) {
+        for (Py_ssize_t i = 0; i < count; i++)
+            out[m++] = first_row + i;
+        return m;
+    }
+    float lo, hi;
+    min_max(score, count, &lo, &hi);
+    /* Invariant: at least k scores >= lo, fewer than k >= hi (unless they all tie at hi). */
+    const Py_ssize_t n = count;
+    float take = hi;
+    if (count_at_least(score, n, hi) < k) {
+        for (;;) {
+            const float mid = lo + (hi - lo) * 0.5f;
+            if (!(mid > lo && mid < hi))
+                break; /* lo and hi are neighbouring floats */
+            const Py_ssize_t c = count_at_least(score, n, mid);
+            if (c == k) {
+                lo = hi = mid;
+                break;
+            }
+            if (c > k)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        take = hi;
+    }
+    m = collect_at_least(score, n, take, k, first_row, out, 0); /* the scores above the boundary */
+    for (Py_ssize_t i = 0; i < n && m < k; i++) /* then ties at it, lower rows first */
+        if (score[i] >= lo && score[i] < take)
+            out[m++] = first_row + i;
+    return m;
 }
 
 PyDoc_STRVAR(sum_rows_doc,
@@ -285,21 +411,44 @@ done:
     return result;
 }
 
+/* Scratch space for one search's scores, kept between calls (callers hold the GIL, so one
+ * buffer serves them all). */
+static float *scratch_scores = NULL;
+static Py_ssize_t scratch_size = 0;
+
+static int
+scratch_for(Py_ssize_t n)
+{
+    if (n <= scratch_size)
+        return 1;
+    float *scores = PyMem_Realloc(scratch_scores, n * sizeof(float));
+    if (scores == NULL) {
+        PyErr_NoMemory();
+        return 0;
+    }
+    scratch_scores = scores;
+    scratch_size = n;
+    return 1;
+}
+
 PyDoc_STRVAR(nearest_doc,
-"nearest(embedding, projected, scan, vecs, starts, counts, candidates, top) -> (sums, best)\n\n"
-"Columns of `scan` (d, N) and rows of `vecs` (N, D) are grouped by label: label k owns\n"
+"nearest(embedding, projected, scan, vecs, starts, counts, candidates, top, plain=False)\n"
+"    -> (sums, best)\n\n"
+"Columns of `scan` (d, N) float32 and rows of `vecs` (N, D) float16 are grouped by label: label k owns\n"
 "rows starts[k] .. starts[k] + counts[k]. Per label: the `candidates` rows with the\n"
 "highest projected . scan, then among those the `top` highest vecs . embedding. Returns, per\n"
 "label, the sum of those `top` similarities (a missing one counts -1) and the row of\n"
-"the highest (-1 for a label without rows).");
+"the highest (-1 for a label without rows). `plain`: without the processor's half-float\n"
+"instructions (for tests of that path).");
 
 static PyObject *
 nearest(PyObject *self, PyObject *args)
 {
     PyObject *emb_o, *proj_o, *scan_o, *vecs_o, *starts_o, *counts_o;
     Py_ssize_t candidates, top;
-    if (!PyArg_ParseTuple(args, "OOOOOOnn", &emb_o, &proj_o, &scan_o, &vecs_o, &starts_o, &counts_o,
-                          &candidates, &top))
+    int plain = 0;
+    if (!PyArg_ParseTuple(args, "OOOOOOnn|p", &emb_o, &proj_o, &scan_o, &vecs_o, &starts_o, &counts_o,
+                          &candidates, &top, &plain))
         return NULL;
     if (candidates < 1 || candidates > MAX_CANDIDATES || top < 1 || top > MAX_TOP || top > candidates) {
         PyErr_SetString(PyExc_ValueError, "candidates must be 1..256 and top 1..16, top <= candidates");
@@ -316,7 +465,6 @@ nearest(PyObject *self, PyObject *args)
     Py_buffer emb, proj, scan, vecs;
     int got = 0;
     PyObject *sums = NULL, *best = NULL, *result = NULL;
-    float *buf = NULL;
     if (get_floats(emb_o, &emb, 1, "embedding") < 0)
         goto done;
     got = 1;
@@ -326,7 +474,7 @@ nearest(PyObject *self, PyObject *args)
     if (get_floats(scan_o, &scan, 2, "scan") < 0)
         goto done;
     got = 3;
-    if (get_floats(vecs_o, &vecs, 2, "vecs") < 0)
+    if (get_array(vecs_o, &vecs, 2, "e", "vecs") < 0)
         goto done;
     got = 4;
 
@@ -340,12 +488,11 @@ nearest(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "nearest: starts and counts differ in length");
         goto done;
     }
-    const float *e = emb.buf, *q = proj.buf, *sc = scan.buf, *vs = vecs.buf;
-    buf = PyMem_Malloc((n > 0 ? n : 1) * sizeof(float));
-    if (buf == NULL) {
-        PyErr_NoMemory();
+    const float *e = emb.buf, *q = proj.buf, *sc = scan.buf;
+    const uint16_t *vs = vecs.buf;
+    if (!scratch_for(n))
         goto done;
-    }
+    float *buf = scratch_scores;
     sums = PyList_New(labels);
     best = PyList_New(labels);
     if (sums == NULL || best == NULL)
@@ -364,34 +511,20 @@ nearest(PyObject *self, PyObject *args)
         scan_rows(score, q, sc, d, n, start, count);
         /* Candidates: the `candidates` best rows on the scan. */
         Py_ssize_t cand[MAX_CANDIDATES];
-        float cscore[MAX_CANDIDATES];
-        Py_ssize_t m = count < candidates ? count : candidates;
-        for (Py_ssize_t i = 0; i < m; i++) {
-            cand[i] = start + i;
-            cscore[i] = score[i];
-        }
-        for (Py_ssize_t i = m / 2 - 1; i >= 0; i--)
-            sift_down(cscore, cand, m, i);
-        for (Py_ssize_t i = m; i < count; i++) {
-            if (score[i] > cscore[0]) {
-                cscore[0] = score[i];
-                cand[0] = start + i;
-                sift_down(cscore, cand, m, 0);
-            }
-        }
+        const Py_ssize_t m = top_rows(score, count, candidates, start, cand);
         /* Among the candidates: the `top` highest full similarities, and the best row.
          * Their rows lie anywhere in a few megabytes, so all are requested from memory
          * first and then read: the waits overlap instead of adding up. */
         for (Py_ssize_t j = 0; j < m; j++) {
             const char *row = (const char *)(vs + cand[j] * dims);
-            for (Py_ssize_t b = 0; b < dims * (Py_ssize_t)sizeof(float); b += 64)
+            for (Py_ssize_t b = 0; b < dims * (Py_ssize_t)sizeof(uint16_t); b += 64)
                 __builtin_prefetch(row + b);
         }
         float topv[MAX_TOP];
         Py_ssize_t filled = 0, best_row = -1;
         float best_sim = 0;
         for (Py_ssize_t j = 0; j < m; j++) {
-            float s = dot(vs + cand[j] * dims, e, dims);
+            float s = dot_half(vs + cand[j] * dims, e, dims, plain);
             if (best_row < 0 || s > best_sim || (s == best_sim && cand[j] < best_row)) {
                 best_sim = s;
                 best_row = cand[j];
@@ -427,7 +560,6 @@ nearest(PyObject *self, PyObject *args)
     result = PyTuple_Pack(2, sums, best);
 
 done:
-    PyMem_Free(buf);
     if (got >= 4)
         PyBuffer_Release(&vecs);
     if (got >= 3)
@@ -457,5 +589,9 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__kernels(void)
 {
+#ifdef HAVE_F16C_PATH
+    __builtin_cpu_init();
+    have_f16c = __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+#endif
     return PyModule_Create(&module);
 }

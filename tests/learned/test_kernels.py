@@ -40,7 +40,8 @@ def test_weighted_rows_equals_numpy():
         weighted_rows(table, [1, 2], [1.0], 6)
 
 
-def _brute_force(emb, projected, scan, vecs, starts, counts, candidates, top):
+def _brute_force(emb, projected, scan, half, starts, counts, candidates, top):
+    vecs = half.astype(np.float32)
     sums, best = [], []
     for s, c in zip(starts, counts):
         if not c:
@@ -57,26 +58,37 @@ def _brute_force(emb, projected, scan, vecs, starts, counts, candidates, top):
     return sums, best
 
 
+@pytest.mark.parametrize("plain", [False, True], ids=["simd", "plain"])
 @pytest.mark.parametrize("candidates, top", [(32, 3), (5, 3), (3, 3), (8, 1)])
-def test_nearest_equals_a_brute_force_search(candidates, top):
+def test_nearest_equals_a_brute_force_search(candidates, top, plain):
     rng = np.random.default_rng(2)
-    vecs = rng.normal(size=(300, 24)).astype(np.float32)
+    vecs = rng.normal(size=(300, 27)).astype(np.float32)  # 27: a tail after the 8-lane blocks
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-    basis = np.linalg.svd(vecs, full_matrices=False)[2][:6].T.astype(np.float32)
-    scan = np.ascontiguousarray((vecs @ basis).T)
+    vecs = vecs.astype(np.float16)
+    basis = np.linalg.svd(vecs.astype(np.float32), full_matrices=False)[2][:6].T.astype(np.float32)
+    scan = np.ascontiguousarray((vecs.astype(np.float32) @ basis).T)
     starts, counts = (0, 200, 200, 298), (200, 0, 98, 2)  # an empty label and one with fewer rows than top
     for trial in range(20):
-        emb = rng.normal(size=24).astype(np.float32)
+        emb = rng.normal(size=27).astype(np.float32)
         emb /= np.linalg.norm(emb)
         projected = np.ascontiguousarray(emb @ basis)
-        sums, best = nearest(emb, projected, scan, vecs, starts, counts, candidates, top)
+        sums, best = nearest(emb, projected, scan, vecs, starts, counts, candidates, top, plain)
         want_sums, want_best = _brute_force(emb, projected, scan, vecs, starts, counts, candidates, top)
         np.testing.assert_allclose(sums, want_sums, rtol=1e-5, atol=1e-5)
         assert best == want_best
 
 
+def test_nearest_gives_the_same_floats_with_and_without_the_half_float_instructions():
+    rng = np.random.default_rng(3)
+    vecs = rng.normal(size=(100, 40)).astype(np.float16)
+    scan = np.ascontiguousarray(rng.normal(size=(4, 100)).astype(np.float32))
+    emb, projected = rng.normal(size=40).astype(np.float32), rng.normal(size=4).astype(np.float32)
+    args = (emb, projected, scan, vecs, (0, 60), (60, 40), 10, 3)
+    assert nearest(*args, False) == nearest(*args, True)
+
+
 def test_nearest_refuses_mismatched_arrays():
-    vecs = np.zeros((10, 8), dtype=np.float32)
+    vecs = np.zeros((10, 8), dtype=np.float16)
     scan = np.zeros((4, 10), dtype=np.float32)
     emb, projected = np.zeros(8, dtype=np.float32), np.zeros(4, dtype=np.float32)
     with pytest.raises(ValueError, match="shapes"):
@@ -85,5 +97,7 @@ def test_nearest_refuses_mismatched_arrays():
         nearest(emb, projected, scan, vecs, (5,), (10,), 3, 3)
     with pytest.raises(TypeError, match="float32"):
         nearest(emb.astype(np.float64), projected, scan, vecs, (0,), (10,), 3, 3)
+    with pytest.raises(TypeError, match="float16"):
+        nearest(emb, projected, scan, vecs.astype(np.float32), (0,), (10,), 3, 3)
     with pytest.raises(ValueError, match="candidates"):
         nearest(emb, projected, scan, vecs, (0,), (10,), 2, 3)

@@ -59,6 +59,19 @@ def decide(knowledge: Knowledge, f: Features, notices: tuple[str, ...] = (), exp
 
 
 def _readings(knowledge: Knowledge, category: str, topics, pitfalls) -> tuple[str, ...]:
+    key = ("readings", category, topics, pitfalls)
+    found = knowledge.memo.get(key)
+    if found is None:
+        if len(knowledge.memo) >= _MEMO_CAP:
+            knowledge.memo.clear()
+        found = knowledge.memo[key] = _work_out_readings(knowledge, category, topics, pitfalls)
+    return found
+
+
+_MEMO_CAP = 10_000  # distinct (category, topics, pitfalls) seen; a handful of hundreds in practice
+
+
+def _work_out_readings(knowledge: Knowledge, category: str, topics, pitfalls) -> tuple[str, ...]:
     """Most specific first: pitfall readings, then topic readings, then the category's."""
     ordered: list[str] = []
     sources = [knowledge.pitfalls[p].readings for p in pitfalls if p in knowledge.pitfalls]

@@ -89,15 +89,22 @@ class Model:
         # summed by bot/_kernels.c: in numpy the gather and product were ~12 µs in the flow.
         self._rows = np.ascontiguousarray(np.hstack([self.words_w, push]), dtype=np.float32)
         self._idf = self.idf.astype(np.float32).tolist()
-        self._push = [np.ascontiguousarray(push[:, k], dtype=np.float32) for k in range(self._k)]  # for _words
+        self._push = [push[:, k].astype(np.float32).tolist() for k in range(self._k)]  # for _words, as lists: 3 MB
         # The embedding is read once per message, for the view's logits and the neighbours search.
         self._emb_proj = np.ascontiguousarray(
             np.hstack([self.emb_w, self._basis if ok else np.zeros((self.emb_w.shape[0], 0))]), dtype=np.float32
         )
         self._emb_b = self.emb_b.tolist()
         self._sparse_rows = self.stack_sparse.tolist()
-        self._dense_rows = self.stack_dense.tolist()
         self._stack_b = self.stack_b.tolist()
+        # Stage 2 and the pitfall head as (inputs x outputs) tables, multiplied by their
+        # input vectors in bot/_kernels.c, with the row order that says "all of them".
+        self._stack_w = np.ascontiguousarray(self.stack_dense, dtype=np.float64)
+        self._stack_in = list(range(len(self._stack_w)))
+        self._dense_in = self._stack_in[3 * self._k :]  # the rule features' rows follow the three views' inputs
+        self._pit_w = np.ascontiguousarray(self.pit_w, dtype=np.float64)
+        self._pit_in = list(range(len(self._pit_w)))
+        self._pit_b = np.asarray(self.pit_b, dtype=np.float64).tolist()
 
     # Small vectors (4 classes, 6 pitfall ids) are handled as Python lists: numpy's fixed
     # cost per call (~1-2 µs) is larger than the arithmetic, and a message makes dozens.
@@ -147,9 +154,7 @@ class Model:
     # --- stage 2 ------------------------------------------------------------------------
 
     def _stack_logits(self, log_p1: list[float], dense: list[float], keys) -> list[float]:
-        out = (np.asarray(log_p1 + dense, dtype=np.float32) @ self.stack_dense).tolist()
-        b = self._stack_b
-        out = [o + b[i] for i, o in enumerate(out)]
+        out = [o + b for o, b in zip(weighted_rows(self._stack_w, self._stack_in, log_p1 + dense, self._k), self._stack_b)]
         for key in keys:
             r = self.stack_keys.get(key)
             if r is not None:
@@ -191,7 +196,7 @@ class Model:
         k = self._k
         flags = [float(q in f.rules.pitfalls) for q in self.pitfall_ids[1:]]
         z = _log_softmax(words_logits[k:]) + _log_softmax(h[k:]) + log_p1 + flags
-        p = _softmax((np.asarray(z, dtype=np.float32) @ self.pit_w + self.pit_b).tolist())
+        p = _softmax([a + b for a, b in zip(weighted_rows(self._pit_w, self._pit_in, z, self._p), self._pit_b)])
         best = max(range(1, len(p)), key=p.__getitem__)
         return (self.pitfall_ids[best],) if p[best] >= self.pit_threshold else ()
 
@@ -206,31 +211,29 @@ class Model:
         if label == "unclear" or not f.rules.signals:
             return ()
         allowed = {"technical": ("technical", "both"), "societal": ("societal", "both")}.get(label, LABELS[:3])
-        offset = 3 * self._k  # the dense rule features follow the three views' log-probabilities
+        n_words = len(f.tokens.words)
         out = []
         for s in f.rules.signals:
             if s.category not in allowed:
                 continue
-            without_hit = list(logits)
+            changed = rule_dense(without(knowledge, f.rules, s), n_words)
+            share = weighted_rows(self._stack_w, self._dense_in, [b - a for b, a in zip(dense, changed)], self._k)
             row = self.stack_keys.get(f"rule:{s.rule_id}")
             if row is not None:
-                without_hit = [x - w for x, w in zip(without_hit, self._sparse_rows[row])]
-            changed = rule_dense(without(knowledge, f.rules, s), len(f.tokens.words))
-            for j, (before, after) in enumerate(zip(dense, changed)):
-                if before != after:
-                    w = self._dense_rows[offset + j]
-                    without_hit = [x - (before - after) * wi for x, wi in zip(without_hit, w)]
-            if self._calibrated(without_hit)[k] < p_k:
+                share = [x + w for x, w in zip(share, self._sparse_rows[row])]
+            if self._calibrated([x - d for x, d in zip(logits, share)])[k] < p_k:
                 out.append(s)
         return tuple(out)
 
     def _words(self, f: Features, seen: Words, k: int) -> tuple[str, ...]:
         if not seen.values:
             return ()
-        push = [v * w for v, w in zip(seen.values, self._push[k].take(seen.rows).tolist())]
+        pushes = self._push[k]
+        push = [v * pushes[c] for v, c in zip(seen.values, seen.rows)]
         shown: list[str] = []
         stems = len(f.tokens.stems)
         words = f.tokens.words
+        starts = None  # where each bigram starts, made when a bigram is first shown
         for j in sorted(range(len(push)), key=push.__getitem__, reverse=True):
             if push[j] <= 0 or len(shown) >= MAX_WORDS:
                 break
@@ -238,27 +241,27 @@ class Model:
             if pos < stems:
                 parts = (words[pos],)
             else:
-                start = _bigram_start(f, pos)
+                starts = starts or _bigram_starts(f)
+                start = starts[pos - stems]
                 parts = (words[start], words[start + 1])
-            if any(p in FUNCTION_WORDS or len(p) < 3 for p in parts):
-                continue  # "the", "is biased": true weights, but the content word says it better
+            # "the", "is biased": true weights, but the content word says it better.
+            # (Loops, not any() over generators: this runs for every call shown.)
+            if [p for p in parts if p in FUNCTION_WORDS or len(p) < 3]:
+                continue
             word = " ".join(parts)
-            if not any(word in w.split() or w in parts for w in shown):  # "refund" beside "refund policies"
+            for w in shown:  # "refund" beside "refund policies"
+                if word in w.split() or w in parts:
+                    break
+            else:
                 shown.append(word)
         return tuple(shown)
 
 
-def _bigram_start(f: Features, pos: int) -> int:
-    """The token where the bigram at n-gram position `pos` starts (bigrams follow the
-    unigrams, one per adjacent pair inside a clause; see features.ngrams)."""
+def _bigram_starts(f: Features) -> list[int]:
+    """The token where each bigram starts, in n-gram order (bigrams follow the unigrams, one
+    per adjacent pair inside a clause; see features.ngrams)."""
     clauses = f.tokens.clauses
-    seen = len(f.tokens.stems)
-    for i in range(len(clauses) - 1):
-        if clauses[i] == clauses[i + 1]:
-            if seen == pos:
-                return i
-            seen += 1
-    return 0
+    return [i for i in range(len(clauses) - 1) if clauses[i] == clauses[i + 1]]
 
 
 def _softmax(z) -> list[float]:

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .features import FUNCTION_WORDS, Features, rule_dense
-from ._kernels import weighted_rows
+from ._kernels import project, weighted_rows
 from .neighbours import ExampleIndex
 from .rules import without
 from .verdict import Signal
@@ -116,7 +116,8 @@ class Model:
         words view's logits, the fused embedding-view + pitfall logits as a list, and the
         embedding's projection on the examples' principal axes."""
         kp = self._k + self._p
-        z = f.embedding @ self._emb_proj
+        z = np.empty(self._emb_proj.shape[1], dtype=np.float32)
+        project(z, f.embedding, self._emb_proj)
         h = [a + b for a, b in zip(z.tolist(), self._emb_b)]  # zip stops at the logits
         q = z[kp:] if self._basis is not None else f.embedding
         first: dict[int, int] = {}  # column -> first position in f.ngrams

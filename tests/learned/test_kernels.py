@@ -3,7 +3,7 @@ replaced computed (training still uses numpy, so any difference would be a skew)
 import numpy as np
 import pytest
 
-from bot._kernels import nearest, sum_rows, weighted_rows
+from bot._kernels import nearest, project, sum_rows, weighted_rows
 
 
 @pytest.mark.parametrize("plain", [False, True], ids=["simd", "plain"])
@@ -38,6 +38,23 @@ def test_weighted_rows_equals_numpy():
     assert weighted_rows(table, [], [], 6) == [0.0] * 6
     with pytest.raises(ValueError, match="differ"):
         weighted_rows(table, [1, 2], [1.0], 6)
+
+
+def test_project_equals_numpy():
+    rng = np.random.default_rng(4)
+    vec, table = rng.normal(size=50).astype(np.float32), rng.normal(size=(50, 13)).astype(np.float32)
+    out = np.full(13, np.nan, dtype=np.float32)  # overwritten, not added to
+    project(out, vec, table)
+    np.testing.assert_allclose(out, vec @ table, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="project"):
+        project(np.zeros(12, dtype=np.float32), vec, table)
+
+
+def test_weighted_rows_reads_float64_tables_too():
+    table = np.arange(12, dtype=np.float64).reshape(4, 3)
+    assert weighted_rows(table, [0, 1, 2, 3], [1.0, 0.0, 0.0, 2.0], 3) == [18.0, 21.0, 24.0]
+    with pytest.raises(TypeError, match="float32 or float64"):
+        weighted_rows(table.astype(np.int64), [0], [1.0], 3)
 
 
 def _brute_force(emb, projected, scan, half, starts, counts, candidates, top):

@@ -192,6 +192,10 @@ def format_report(report: CheckReport, directory: Path, quiet: bool = False) -> 
             f"{len(k.pitfall_rules)} pitfall rules, {len(k.readings)} readings (version {k.version})"
         )
         lines.append(_decision_line(k))
+        if not quiet and k.model is not None and k.model.meta.get("cv_by_file"):
+            lines.append("  called right out of fold, by file: " + ", ".join(
+                f"{f} {acc:.1%} of {n}" for f, (n, acc) in k.model.meta["cv_by_file"].items()
+            ))
         lines.append(
             f"examples: {report.examples_run}, {report.examples_failed} failing their checks; "
             f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)"

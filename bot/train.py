@@ -156,8 +156,18 @@ def _train(knowledge: Knowledge) -> Model:
         "macro_f1_rules": round(_macro_f1(y, np.asarray([LABELS.index(f.rules.category) for f in feats])), 4),
         "cv_pitfalls_found": round(float(np.mean(raised[y_pit > 0] == y_pit[y_pit > 0])), 4) if (y_pit > 0).any() else None,
         "cv_pitfall_false_raises": round(float(np.mean(raised[y_pit == 0] > 0)), 4),
+        "cv_by_file": _by_file(examples, y, np.argmax(oof2, axis=1)),
     }
     return model
+
+
+def _by_file(examples, y: np.ndarray, predicted: np.ndarray) -> dict[str, list]:
+    """Per examples file: [examples, share called right out of fold], so a moderator sees
+    which slice the decision finds hardest. Accuracy, not macro-F1: a file may hold one label."""
+    files: dict[str, list[int]] = {}
+    for i, e in enumerate(examples):
+        files.setdefault(e.source.rsplit(":", 1)[0], []).append(i)
+    return {f: [len(rows), round(float(np.mean(y[rows] == predicted[rows])), 4)] for f, rows in sorted(files.items())}
 
 
 def _views_out_of_fold(tfidf, emb, y, n: int, folds) -> np.ndarray:

@@ -1,5 +1,7 @@
 """`knowledge check`: every problem a moderator can make gets a file:line message."""
 
+import pytest
+
 from bot.check import check, format_report
 from tests.conftest import SHIPPED_KNOWLEDGE, load_with
 
@@ -167,6 +169,17 @@ def test_learnable_examples_pass_the_floor(mini_dir):
     report = check(mini_dir)
     assert report.ok, [str(p) for p in report.errors]
     assert "decision: learned from 32 examples; cross-validated macro-F1 1.000" in format_report(report, mini_dir)
+
+
+@pytest.mark.parametrize("scrambled", [False, True])
+def test_check_shows_how_each_examples_file_fares_out_of_fold(mini_dir, scrambled):
+    _learnable(mini_dir, 0.1, scrambled=scrambled)  # scrambled: most examples say another label's word
+    report = check(mini_dir)
+    n, right = report.knowledge.model.meta["cv_by_file"]["examples.yaml"]
+    assert n == 32
+    assert (right < 0.75) if scrambled else (right == 1.0)
+    assert f"called right out of fold, by file: examples.yaml {right:.1%} of 32" in format_report(report, mini_dir)
+    assert "by file" not in format_report(report, mini_dir, quiet=True)
 
 
 def test_unreadable_and_missing(tmp_path):

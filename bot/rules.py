@@ -136,8 +136,16 @@ def _pitfalls(knowledge: Knowledge, matches: Matches, signals: tuple[Signal, ...
         return ()
     fired_rules = {s.rule_id for s in signals}
     fired_categories = {s.category for s in signals}
+    # Only pitfall rules whose first group something met can fire: found through an index
+    # instead of testing all of them (most messages meet none).
+    always, by_rule = _openers(knowledge)
+    candidates = set(always)
+    candidates.update(p for p, g in phrase_groups if g == 0)
+    for r in fired_rules & by_rule.keys():
+        candidates.update(by_rule[r])
     found: list[str] = []
-    for p, prule in enumerate(knowledge.pitfall_rules):
+    for p in sorted(candidates):
+        prule = knowledge.pitfall_rules[p]
         if prule.pitfall in found:
             continue
         for g, group in enumerate(prule.groups):
@@ -150,3 +158,21 @@ def _pitfalls(knowledge: Knowledge, matches: Matches, signals: tuple[Signal, ...
         else:
             found.append(prule.pitfall)
     return tuple(found)
+
+
+def _openers(knowledge: Knowledge) -> tuple[tuple[int, ...], dict[str, tuple[int, ...]]]:
+    """Which pitfall rules a fired rule can open (its id in their first group), and those a
+    fired category could open (checked every time): worked out once per knowledge."""
+    found = knowledge.memo.get("pitfall openers")
+    if found is None:
+        always: list[int] = []
+        by_rule: dict[str, list[int]] = {}
+        for p, prule in enumerate(knowledge.pitfall_rules):
+            first = prule.groups[0] if prule.groups else None
+            if first is None or first.categories:
+                always.append(p)
+                continue
+            for r in first.rules:
+                by_rule.setdefault(r, []).append(p)
+        found = knowledge.memo["pitfall openers"] = (tuple(always), {r: tuple(v) for r, v in by_rule.items()})
+    return found

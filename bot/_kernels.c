@@ -166,31 +166,49 @@ sum_half_rows(float *out, const uint16_t *table, Py_ssize_t width, const Py_ssiz
 #define KERNEL
 #endif
 
-/* score[r] = q . scan[:, start + r]. scan is stored axis-major (d, n); eight rows at a time
- * gather all d axes in registers before one store, where an axis-by-axis pass re-read and
- * re-wrote the scores d times. */
-KERNEL static void
-scan_rows(float *restrict score, const float *restrict q, const float *restrict sc, Py_ssize_t d, Py_ssize_t n,
-          Py_ssize_t start, Py_ssize_t count)
+/* score[r] = q . scan[:, start + r], scan (d, n) half floats stored axis-major: eight rows
+ * at a time gather all d axes in registers before one store (an axis-by-axis pass re-read and
+ * re-wrote the scores d times). Plain C; the F16C version below sums in the same order. */
+static void
+scan_rows_plain(float *score, const float *q, const uint16_t *sc, Py_ssize_t d, Py_ssize_t n, Py_ssize_t start,
+                Py_ssize_t count)
+{
+    for (Py_ssize_t r = 0; r < count; r++) {
+        float acc = 0;
+        for (Py_ssize_t a = 0; a < d; a++)
+            acc += q[a] * half_to_float(sc[a * n + start + r]);
+        score[r] = acc;
+    }
+}
+
+#ifdef HAVE_F16C_PATH
+__attribute__((target("avx,f16c"))) static void
+scan_rows_f16c(float *score, const float *q, const uint16_t *sc, Py_ssize_t d, Py_ssize_t n, Py_ssize_t start,
+               Py_ssize_t count)
 {
     Py_ssize_t r = 0;
     for (; r + 8 <= count; r += 8) {
-        float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-        for (Py_ssize_t a = 0; a < d; a++) {
-            const float w = q[a];
-            const float *restrict col = sc + a * n + start + r;
-            for (int j = 0; j < 8; j++)
-                acc[j] += w * col[j];
-        }
-        for (int j = 0; j < 8; j++)
-            score[r + j] = acc[j];
-    }
-    for (; r < count; r++) {
-        float acc = 0;
+        __m256 acc = _mm256_setzero_ps();
         for (Py_ssize_t a = 0; a < d; a++)
-            acc += q[a] * sc[a * n + start + r];
-        score[r] = acc;
+            acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_set1_ps(q[a]),
+                                                   _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(sc + a * n + start + r)))));
+        _mm256_storeu_ps(score + r, acc);
     }
+    scan_rows_plain(score + r, q, sc, d, n, start + r, count - r);
+}
+#endif
+
+static void
+scan_rows(float *score, const float *q, const uint16_t *sc, Py_ssize_t d, Py_ssize_t n, Py_ssize_t start,
+          Py_ssize_t count, int plain)
+{
+#ifdef HAVE_F16C_PATH
+    if (have_f16c && !plain) {
+        scan_rows_f16c(score, q, sc, d, n, start, count);
+        return;
+    }
+#endif
+    scan_rows_plain(score, q, sc, d, n, start, count);
 }
 
 KERNEL static Py_ssize_t
@@ -498,7 +516,7 @@ scratch_for(Py_ssize_t n)
 PyDoc_STRVAR(nearest_doc,
 "nearest(embedding, projected, scan, vecs, starts, counts, candidates, top, plain=False)\n"
 "    -> (sums, best)\n\n"
-"Columns of `scan` (d, N) float32 and rows of `vecs` (N, D) float16 are grouped by label: label k owns\n"
+"Columns of `scan` (d, N) and rows of `vecs` (N, D), both float16, are grouped by label: label k owns\n"
 "rows starts[k] .. starts[k] + counts[k]. Per label: the `candidates` rows with the\n"
 "highest projected . scan, then among those the `top` highest vecs . embedding. Returns, per\n"
 "label, the sum of those `top` similarities (a missing one counts -1) and the row of\n"
@@ -535,7 +553,7 @@ nearest(PyObject *self, PyObject *args)
     if (get_floats(proj_o, &proj, 1, "projected") < 0)
         goto done;
     got = 2;
-    if (get_floats(scan_o, &scan, 2, "scan") < 0)
+    if (get_array(scan_o, &scan, 2, "e", "scan") < 0)
         goto done;
     got = 3;
     if (get_array(vecs_o, &vecs, 2, "e", "vecs") < 0)
@@ -552,7 +570,8 @@ nearest(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "nearest: starts and counts differ in length");
         goto done;
     }
-    const float *e = emb.buf, *q = proj.buf, *sc = scan.buf;
+    const float *e = emb.buf, *q = proj.buf;
+    const uint16_t *sc = scan.buf;
     const uint16_t *vs = vecs.buf;
     if (!scratch_for(n))
         goto done;
@@ -572,7 +591,7 @@ nearest(PyObject *self, PyObject *args)
             goto done;
         }
         float *score = buf + start;
-        scan_rows(score, q, sc, d, n, start, count);
+        scan_rows(score, q, sc, d, n, start, count, plain);
         /* Candidates: the `candidates` best rows on the scan. */
         Py_ssize_t cand[MAX_CANDIDATES];
         const Py_ssize_t m = top_rows(score, count, candidates, start, cand);

@@ -7,8 +7,8 @@ the most similar one is also the "closest known case" a reply shows.
 
 Both uses search the same way, so the stacker learns from exactly the feature it is shown:
 each label's CANDIDATES nearest on the examples' first BASIS_DIMS principal axes, then those
-ranked by the full vectors, the examples' vectors held as float16 (half the memory a search
-reads; cosine similarities move by ~1e-4). `similarities` is that search for a batch (training,
+ranked by the full vectors, the examples' vectors and axis coordinates held as float16 (half
+the memory a search reads; cosine similarities move by ~1e-4). `similarities` is that search for a batch (training,
 out of fold); `ExampleIndex` is it for one message, in C (bot/_kernels.c). Measured:
 cross-validated macro-F1 0.895 with 16 axes and 32 candidates, 0.896 with 48 and 48 at 40% more
 time.
@@ -38,7 +38,8 @@ def principal_axes(x: np.ndarray, dims: int = BASIS_DIMS) -> np.ndarray:
 
 
 def as_stored(vecs: np.ndarray) -> np.ndarray:
-    """The examples' vectors as the search holds them: rounded to float16."""
+    """The examples' vectors (and their coordinates on the axes) as the search holds them:
+    rounded to float16."""
     return vecs.astype(np.float16).astype(np.float32)
 
 
@@ -48,7 +49,7 @@ def similarities(query: np.ndarray, base: np.ndarray, labels: np.ndarray, n: int
     empty places as -1, as ExampleIndex does."""
     base = as_stored(base)
     sims = query @ base.T
-    projected = (query @ basis) @ (base @ basis).T if basis.shape[1] else sims
+    projected = (query @ basis) @ as_stored(base @ basis).T if basis.shape[1] else sims
     out = np.full((len(query), n), -1.0)
     for c in range(n):
         cols = np.flatnonzero(labels == c)
@@ -76,7 +77,7 @@ class ExampleIndex:
         half = np.ascontiguousarray(vecs[order], dtype=np.float16)  # (N, D), label by label
         grouped = half.astype(np.float32)
         self._vecs = half
-        self._scan = np.ascontiguousarray((grouped @ basis if basis is not None else grouped).T, dtype=np.float32)
+        self._scan = np.ascontiguousarray((grouped @ basis if basis is not None else grouped).T, dtype=np.float16)
         self._rows = order.tolist() + [len(vecs)]  # grouped row -> example row; -1 -> empty
         self.empty = len(vecs)  # the row number `search` gives a label without examples
 

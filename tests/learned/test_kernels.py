@@ -58,7 +58,7 @@ def test_weighted_rows_reads_float64_tables_too():
 
 
 def _brute_force(emb, projected, scan, half, starts, counts, candidates, top):
-    vecs = half.astype(np.float32)
+    vecs, scan = half.astype(np.float32), scan.astype(np.float32)
     sums, best = [], []
     for s, c in zip(starts, counts):
         if not c:
@@ -83,7 +83,7 @@ def test_nearest_equals_a_brute_force_search(candidates, top, plain):
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     vecs = vecs.astype(np.float16)
     basis = np.linalg.svd(vecs.astype(np.float32), full_matrices=False)[2][:6].T.astype(np.float32)
-    scan = np.ascontiguousarray((vecs.astype(np.float32) @ basis).T)
+    scan = np.ascontiguousarray((vecs.astype(np.float32) @ basis).T.astype(np.float16))
     starts, counts = (0, 200, 200, 298), (200, 0, 98, 2)  # an empty label and one with fewer rows than top
     for trial in range(20):
         emb = rng.normal(size=27).astype(np.float32)
@@ -98,7 +98,7 @@ def test_nearest_equals_a_brute_force_search(candidates, top, plain):
 def test_nearest_gives_the_same_floats_with_and_without_the_half_float_instructions():
     rng = np.random.default_rng(3)
     vecs = rng.normal(size=(100, 40)).astype(np.float16)
-    scan = np.ascontiguousarray(rng.normal(size=(4, 100)).astype(np.float32))
+    scan = np.ascontiguousarray(rng.normal(size=(4, 100)).astype(np.float16))
     emb, projected = rng.normal(size=40).astype(np.float32), rng.normal(size=4).astype(np.float32)
     args = (emb, projected, scan, vecs, (0, 60), (60, 40), 10, 3)
     assert nearest(*args, False) == nearest(*args, True)
@@ -106,7 +106,7 @@ def test_nearest_gives_the_same_floats_with_and_without_the_half_float_instructi
 
 def test_nearest_refuses_mismatched_arrays():
     vecs = np.zeros((10, 8), dtype=np.float16)
-    scan = np.zeros((4, 10), dtype=np.float32)
+    scan = np.zeros((4, 10), dtype=np.float16)
     emb, projected = np.zeros(8, dtype=np.float32), np.zeros(4, dtype=np.float32)
     with pytest.raises(ValueError, match="shapes"):
         nearest(emb, np.zeros(3, dtype=np.float32), scan, vecs, (0,), (10,), 3, 3)

@@ -77,10 +77,30 @@ def ngrams(tokens: Tokens) -> tuple[str, ...]:
 
 
 def rule_dense(ev: RuleEvidence, n_words: int) -> list[float]:
-    """The RULE_DENSE values, in that order. Written out flat: the decision calls this once
-    per message and once more per rule hit it checks as a reason (model._reasons)."""
+    """The RULE_DENSE values, in that order."""
+    return _dense(tally(ev.signals), ev.scores, ev.category, ev, n_words)
+
+
+def rule_dense_without(ev: RuleEvidence, counts: list[int], signal, scores, category: str, n_words: int) -> list[float]:
+    """rule_dense of the evidence had `signal` not fired (model._reasons asks this for every
+    hit it checks), from the evidence's `tally` and the scores and rules-only call without
+    the hit (rules.without_hit), instead of rebuilding the evidence."""
+    counts = list(counts)
+    counts[_CATEGORY_COUNT[signal.category]] -= 1
+    counts[3] -= signal.negated
+    counts[4] -= signal.hedged
+    counts[5] -= signal.fuzzy
+    return _dense(counts, scores, category, ev, n_words)
+
+
+_CATEGORY_COUNT = {"technical": 0, "societal": 1, "both": 2}
+
+
+def tally(signals) -> list[int]:
+    """[technical, societal, both, negated, hedged, fuzzy] counts of rule hits. Written out
+    flat: the decision calls this once per message."""
     tech = soc = both = negated = hedged = fuzzy = 0
-    for s in ev.signals:
+    for s in signals:
         if s.category == "technical":
             tech += 1
         elif s.category == "societal":
@@ -90,15 +110,18 @@ def rule_dense(ev: RuleEvidence, n_words: int) -> list[float]:
         negated += s.negated
         hedged += s.hedged
         fuzzy += s.fuzzy
-    scores = ev.scores
-    cat = ev.category
+    return [tech, soc, both, negated, hedged, fuzzy]
+
+
+def _dense(counts, scores, cat: str, ev: RuleEvidence, n_words: int) -> list[float]:
+    tech, soc, both, negated, hedged, fuzzy = counts
     short = 1.0 if n_words <= SHORT else 0.0
     log1p = math.log1p
     return [
         log1p(scores["technical"]), log1p(scores["societal"]), log1p(scores["both"]),
         log1p(tech), log1p(soc), log1p(both),
         min(negated, 2) / 2, min(hedged, 2) / 2, min(fuzzy, 2) / 2,
-        float(ev.ai_context), float(not ev.signals), float(bool(ev.pitfalls)),
+        float(ev.ai_context), float(not (tech or soc or both)), float(bool(ev.pitfalls)),
         float(cat == "unclear"), float(cat == "technical"), float(cat == "societal"), float(cat == "both"),
         short, short * (cat == "technical"), short * (cat == "societal"), short * (cat == "both"),
         log1p(n_words) / 5,

@@ -18,10 +18,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .features import FUNCTION_WORDS, Features, rule_dense
+from .features import FUNCTION_WORDS, Features, rule_dense_without, tally
 from ._kernels import project, weighted_rows
 from .neighbours import ExampleIndex
-from .rules import without
+from .rules import without_hit
 from .verdict import Signal
 from .vocabulary import LABELS
 
@@ -213,11 +213,12 @@ class Model:
             return ()
         allowed = {"technical": ("technical", "both"), "societal": ("societal", "both")}.get(label, LABELS[:3])
         n_words = len(f.tokens.words)
+        counts = tally(f.rules.signals)
         out = []
         for s in f.rules.signals:
             if s.category not in allowed:
                 continue
-            changed = rule_dense(without(knowledge, f.rules, s), n_words)
+            changed = rule_dense_without(f.rules, counts, s, *without_hit(knowledge, f.rules, s), n_words)
             share = weighted_rows(self._stack_w, self._dense_in, [b - a for b, a in zip(dense, changed)], self._k)
             row = self.stack_keys.get(f"rule:{s.rule_id}")
             if row is not None:

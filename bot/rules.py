@@ -19,8 +19,7 @@ NEGATION_WINDOW = 3  # words between a negation cue and the hit it negates
 
 
 class RuleEvidence(NamedTuple):
-    """A NamedTuple: the decision builds one per rule hit when it checks which hits really
-    support a call (model._reasons), and a frozen dataclass costs several times more."""
+    """A NamedTuple: one is built per message, and a frozen dataclass costs several times more."""
 
     signals: tuple[Signal, ...]
     pitfalls: tuple[str, ...]  # pitfalls the pitfall rules detect
@@ -43,14 +42,13 @@ def evidence(knowledge: Knowledge, tokens: Tokens, matches: Matches) -> RuleEvid
     return RuleEvidence(signals, pitfalls, score, category, confidence, reason, matches.ai_context)
 
 
-def without(knowledge: Knowledge, ev: RuleEvidence, signal: Signal) -> RuleEvidence:
-    """The evidence as it would be had this one rule not fired: how the decision checks
-    that a rule hit really supports it before showing it as a reason."""
-    signals = tuple(s for s in ev.signals if s is not signal)
+def without_hit(knowledge: Knowledge, ev: RuleEvidence, signal: Signal) -> tuple[dict[str, float], str]:
+    """The weight sums and the rules-only call as they would be had this one rule not
+    fired: how the decision checks that a rule hit really supports it before showing it
+    as a reason."""
     score = dict(ev.scores)
     score[signal.category] = max(0.0, score[signal.category] - signal.weight)
-    category, confidence, reason = _decide(score, knowledge.scoring)
-    return RuleEvidence(signals, ev.pitfalls, score, category, confidence, reason, ev.ai_context)
+    return score, _decide(score, knowledge.scoring)[0]
 
 
 def _signals(knowledge: Knowledge, tokens: Tokens, matches: Matches) -> tuple[Signal, ...]:

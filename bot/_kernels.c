@@ -513,6 +513,90 @@ scratch_for(Py_ssize_t n)
     return 1;
 }
 
+PyDoc_STRVAR(columns_doc,
+"columns(vocab, grams) -> (cols, firsts, counts)\n\n"
+"The vocabulary columns of a message's n-grams, each once in the order first seen, with\n"
+"the position of its first occurrence in `grams` and how often it occurs; n-grams not\n"
+"in `vocab` (a dict of str -> int) are skipped. The loop the words view ran in Python.");
+
+static PyObject *
+columns(PyObject *self, PyObject *args)
+{
+    PyObject *vocab, *grams_o;
+    if (!PyArg_ParseTuple(args, "O!O", &PyDict_Type, &vocab, &grams_o))
+        return NULL;
+    PyObject *grams = PySequence_Fast(grams_o, "grams must be a sequence");
+    if (grams == NULL)
+        return NULL;
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(grams);
+    /* An open-addressing table from column to its place in the output, twice the size. */
+    Py_ssize_t size = 16;
+    while (size < 2 * n)
+        size *= 2;
+    Py_ssize_t *keys = PyMem_Malloc(size * sizeof(Py_ssize_t)), *place = PyMem_Malloc(size * sizeof(Py_ssize_t));
+    PyObject *cols = PyList_New(0), *firsts = PyList_New(0), *result = NULL;
+    Py_ssize_t *counts = PyMem_Malloc((n > 0 ? n : 1) * sizeof(Py_ssize_t));
+    if (keys == NULL || place == NULL || counts == NULL || cols == NULL || firsts == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < size; i++)
+        keys[i] = -1;
+    Py_ssize_t found = 0;
+    for (Py_ssize_t pos = 0; pos < n; pos++) {
+        PyObject *col_o = PyDict_GetItemWithError(vocab, PySequence_Fast_GET_ITEM(grams, pos));
+        if (col_o == NULL) {
+            if (PyErr_Occurred())
+                goto done;
+            continue;
+        }
+        const Py_ssize_t col = PyLong_AsSsize_t(col_o);
+        if (col < 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "columns: a vocabulary column is negative");
+            goto done;
+        }
+        Py_ssize_t h = (Py_ssize_t)(((size_t)col * 2654435761u) & (size_t)(size - 1));
+        while (keys[h] != -1 && keys[h] != col)
+            h = (h + 1) & (size - 1);
+        if (keys[h] == col) {
+            counts[place[h]]++;
+            continue;
+        }
+        keys[h] = col;
+        place[h] = found;
+        counts[found++] = 1;
+        PyObject *pos_o = PyLong_FromSsize_t(pos);
+        if (pos_o == NULL || PyList_Append(cols, col_o) < 0 || PyList_Append(firsts, pos_o) < 0) {
+            Py_XDECREF(pos_o);
+            goto done;
+        }
+        Py_DECREF(pos_o);
+    }
+    PyObject *counts_o = PyList_New(found);
+    if (counts_o == NULL)
+        goto done;
+    for (Py_ssize_t i = 0; i < found; i++) {
+        PyObject *c = PyLong_FromSsize_t(counts[i]);
+        if (c == NULL) {
+            Py_DECREF(counts_o);
+            goto done;
+        }
+        PyList_SET_ITEM(counts_o, i, c);
+    }
+    result = PyTuple_Pack(3, cols, firsts, counts_o);
+    Py_DECREF(counts_o);
+done:
+    PyMem_Free(keys);
+    PyMem_Free(place);
+    PyMem_Free(counts);
+    Py_XDECREF(cols);
+    Py_XDECREF(firsts);
+    Py_DECREF(grams);
+    return result;
+}
+
 PyDoc_STRVAR(nearest_doc,
 "nearest(embedding, projected, scan, vecs, starts, counts, candidates, top, plain=False)\n"
 "    -> (sums, best)\n\n"
@@ -663,6 +747,7 @@ static PyMethodDef methods[] = {
     {"sum_rows", sum_rows, METH_VARARGS, sum_rows_doc},
     {"weighted_rows", weighted_rows, METH_VARARGS, weighted_rows_doc},
     {"project", project, METH_VARARGS, project_doc},
+    {"columns", columns, METH_VARARGS, columns_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .features import FUNCTION_WORDS, Features, rule_dense_without, tally
-from ._kernels import project, weighted_rows
+from ._kernels import columns, project, weighted_rows
 from .neighbours import ExampleIndex
 from .rules import without_hit
 from .verdict import Signal
@@ -120,25 +120,16 @@ class Model:
         project(z, f.embedding, self._emb_proj)
         h = [a + b for a, b in zip(z.tolist(), self._emb_b)]  # zip stops at the logits
         q = z[kp:] if self._basis is not None else f.embedding
-        first: dict[int, int] = {}  # column -> first position in f.ngrams
-        repeats: dict[int, int] | None = None
-        for pos, col in enumerate(map(self.vocab.get, f.ngrams)):  # None: an unknown n-gram
-            if col is None:
-                continue
-            if col in first:
-                repeats = repeats or {}
-                repeats[col] = repeats.get(col, 1) + 1
-            else:
-                first[col] = pos
-        if not first:
+        idx, firsts, counts = columns(self.vocab, f.ngrams)
+        if not idx:
             return _NO_WORDS, [0.0] * kp, h, q
-        idx = list(first)
         idf = self._idf
-        vals = [idf[c] * (1.0 + math.log(repeats[c])) if repeats and c in repeats else idf[c] for c in idx]
+        # Sublinear term frequency, as in training.
+        vals = [idf[c] if n == 1 else idf[c] * (1.0 + math.log(n)) for c, n in zip(idx, counts)]
         # L2 normalisation folded into the logits: one weighted sum gives them all.
         norm = math.sqrt(sum([v * v for v in vals]))
         logits = [x / norm for x in weighted_rows(self._rows, idx, vals, kp)]
-        return Words(vals, list(first.values()), idx), logits, h, q
+        return Words(vals, firsts, idx), logits, h, q
 
     def _views(self, words_logits, h, near) -> list[float]:
         """The three views' log-probabilities over the categories, the first part of stage 2's input."""

@@ -3,7 +3,7 @@ replaced computed (training still uses numpy, so any difference would be a skew)
 import numpy as np
 import pytest
 
-from bot._kernels import nearest, project, sum_rows, weighted_rows
+from bot._kernels import columns, nearest, project, sum_rows, weighted_rows
 
 
 @pytest.mark.parametrize("plain", [False, True], ids=["simd", "plain"])
@@ -38,6 +38,18 @@ def test_weighted_rows_equals_numpy():
     assert weighted_rows(table, [], [], 6) == [0.0] * 6
     with pytest.raises(ValueError, match="differ"):
         weighted_rows(table, [1, 2], [1.0], 6)
+
+
+def test_columns_lists_known_ngrams_once_with_first_position_and_count():
+    vocab = {"bias": 7, "model": 2, "the model": 9, "audit": 0}
+    grams = ("the", "model", "bias", "model", "unknown", "the model", "model", "audit")
+    assert columns(vocab, grams) == ([2, 7, 9, 0], [1, 2, 5, 7], [3, 1, 1, 1])
+    assert columns(vocab, ()) == ([], [], [])
+    many = tuple(f"g{i % 300}" for i in range(3000))  # a long message: the table grows, nothing is lost
+    cols, firsts, counts = columns({f"g{i}": i for i in range(300)}, many)
+    assert cols == list(range(300)) and firsts == list(range(300)) and counts == [10] * 300
+    with pytest.raises(TypeError):
+        columns(list(vocab), grams)
 
 
 def test_project_equals_numpy():

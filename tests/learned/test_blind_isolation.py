@@ -8,7 +8,7 @@ from bot.knowledge import load_knowledge
 from tests.conftest import REPO, SHIPPED_KNOWLEDGE
 
 BLIND = REPO / "tests" / "blind" / "blind.jsonl"
-BLIND_SETS = sorted(BLIND.parent.glob("*.jsonl"))  # the realistic set and the styles set
+BLIND_SETS = sorted(BLIND.parent.glob("*.jsonl"))  # realistic chat posts, formal risk descriptions, plain-language posts
 SHINGLE = 12  # twelve words in a row in common is a copied passage; eight can be an idiom
 
 
@@ -21,14 +21,14 @@ def _shingles(text: str) -> set[tuple[str, ...]]:
     return {tuple(w[i : i + SHINGLE]) for i in range(len(w) - SHINGLE + 1)}
 
 
-def test_both_blind_sets_are_there():
-    assert {p.name for p in BLIND_SETS} >= {"blind.jsonl", "blind-styles.jsonl"}
+def test_the_blind_sets_are_there():
+    assert {p.name for p in BLIND_SETS} >= {"blind.jsonl", "blind-formal.jsonl", "blind-plain.jsonl"}
 
 
 @pytest.mark.parametrize("path", BLIND_SETS, ids=lambda p: p.name)
 def test_no_blind_text_or_near_copy_in_the_training_examples(path):
     blind = [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    assert len(blind) >= 400
+    assert len(blind) >= (400 if path == BLIND else 150)
     knowledge, _ = load_knowledge(SHIPPED_KNOWLEDGE)
     training = [e.text for e in knowledge.examples]
     exact = {" ".join(_words(t)) for t in training}

@@ -16,6 +16,7 @@
 
 #define MAX_CANDIDATES 256
 #define MAX_TOP 16
+#define MAX_LABELS 64
 
 /* A C-contiguous array of `ndim` dimensions whose items have the struct format `fmt`
  * ("f": float32, "e": float16), or an exception that names the argument. */
@@ -37,6 +38,35 @@ static int
 get_floats(PyObject *obj, Py_buffer *view, int ndim, const char *name)
 {
     return get_array(obj, view, ndim, "f", name);
+}
+
+/* Python lists from C arrays (NULL with an exception set if one cannot be made). */
+static PyObject *
+list_of_doubles(const double *v, Py_ssize_t n)
+{
+    PyObject *list = PyList_New(n);
+    for (Py_ssize_t i = 0; list != NULL && i < n; i++) {
+        PyObject *x = PyFloat_FromDouble(v[i]);
+        if (x == NULL)
+            Py_CLEAR(list);
+        else
+            PyList_SET_ITEM(list, i, x);
+    }
+    return list;
+}
+
+static PyObject *
+list_of_sizes(const Py_ssize_t *v, Py_ssize_t n)
+{
+    PyObject *list = PyList_New(n);
+    for (Py_ssize_t i = 0; list != NULL && i < n; i++) {
+        PyObject *x = PyLong_FromSsize_t(v[i]);
+        if (x == NULL)
+            Py_CLEAR(list);
+        else
+            PyList_SET_ITEM(list, i, x);
+    }
+    return list;
 }
 
 /* Whether the processor converts half floats itself (F16C, with AVX); set at import. */
@@ -475,17 +505,7 @@ weighted_rows(PyObject *self, PyObject *args)
                 acc[j] += w * row[j];
         }
     }
-    result = PyList_New(width);
-    if (result == NULL)
-        goto done;
-    for (Py_ssize_t j = 0; j < width; j++) {
-        PyObject *x = PyFloat_FromDouble(acc[j]);
-        if (x == NULL) {
-            Py_CLEAR(result);
-            goto done;
-        }
-        PyList_SET_ITEM(result, j, x);
-    }
+    result = list_of_doubles(acc, width);
 done:
     Py_XDECREF(rows);
     Py_XDECREF(weights);
@@ -574,17 +594,9 @@ columns(PyObject *self, PyObject *args)
         }
         Py_DECREF(pos_o);
     }
-    PyObject *counts_o = PyList_New(found);
+    PyObject *counts_o = list_of_sizes(counts, found);
     if (counts_o == NULL)
         goto done;
-    for (Py_ssize_t i = 0; i < found; i++) {
-        PyObject *c = PyLong_FromSsize_t(counts[i]);
-        if (c == NULL) {
-            Py_DECREF(counts_o);
-            goto done;
-        }
-        PyList_SET_ITEM(counts_o, i, c);
-    }
     result = PyTuple_Pack(3, cols, firsts, counts_o);
     Py_DECREF(counts_o);
 done:
@@ -660,10 +672,12 @@ nearest(PyObject *self, PyObject *args)
     if (!scratch_for(n))
         goto done;
     float *buf = scratch_scores;
-    sums = PyList_New(labels);
-    best = PyList_New(labels);
-    if (sums == NULL || best == NULL)
+    if (labels > MAX_LABELS) {
+        PyErr_SetString(PyExc_ValueError, "nearest: at most 64 labels");
         goto done;
+    }
+    double label_sums[MAX_LABELS];
+    Py_ssize_t label_best[MAX_LABELS];
 
     for (Py_ssize_t k = 0; k < labels; k++) {
         Py_ssize_t start = PyLong_AsSsize_t(PySequence_Fast_GET_ITEM(starts, k));
@@ -715,16 +729,13 @@ nearest(PyObject *self, PyObject *args)
         for (Py_ssize_t j = 0; j < filled; j++)
             total += topv[j];
         total -= (double)(top - filled); /* a missing neighbour counts -1 */
-        PyObject *total_o = PyFloat_FromDouble(total), *row_o = PyLong_FromSsize_t(best_row);
-        if (total_o == NULL || row_o == NULL) {
-            Py_XDECREF(total_o);
-            Py_XDECREF(row_o);
-            goto done;
-        }
-        PyList_SET_ITEM(sums, k, total_o);
-        PyList_SET_ITEM(best, k, row_o);
+        label_sums[k] = total;
+        label_best[k] = best_row;
     }
-    result = PyTuple_Pack(2, sums, best);
+    sums = list_of_doubles(label_sums, labels);
+    best = sums ? list_of_sizes(label_best, labels) : NULL;
+    if (best != NULL)
+        result = PyTuple_Pack(2, sums, best);
 
 done:
     if (got >= 4)

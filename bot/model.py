@@ -13,6 +13,7 @@ trainer at start-up), a few dot products per message.
 from __future__ import annotations
 
 import math
+from array import array
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -70,7 +71,7 @@ class Model:
     pit_b: np.ndarray
     pit_threshold: float
     abstain_below: float
-    example_vecs: np.ndarray  # (N, D) embeddings of the curated examples
+    example_vecs: np.ndarray  # (N, D) embeddings of the curated examples, float16
     example_labels: np.ndarray  # (N,) index into LABELS
     example_texts: tuple[str, ...]
     example_basis: np.ndarray  # (D, d) the examples' principal axes, for the neighbours search
@@ -89,7 +90,9 @@ class Model:
         # summed by bot/_kernels.c: in numpy the gather and product were ~12 µs in the flow.
         self._rows = np.ascontiguousarray(np.hstack([self.words_w, push]), dtype=np.float32)
         self._idf = self.idf.astype(np.float32).tolist()
-        self._push = [push[:, k].astype(np.float32).tolist() for k in range(self._k)]  # for _words, as lists: 3 MB
+        # For _words: one compact column per category (array.array: a Python float list of
+        # the vocabulary would be 4 MB of the console's 150 MB budget).
+        self._push = [array("f", push[:, k].astype(np.float32).tobytes()) for k in range(self._k)]
         # The embedding is read once per message, for the view's logits and the neighbours search.
         self._emb_proj = np.ascontiguousarray(
             np.hstack([self.emb_w, self._basis if ok else np.zeros((self.emb_w.shape[0], 0))]), dtype=np.float32

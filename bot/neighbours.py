@@ -75,9 +75,8 @@ class ExampleIndex:
         self._starts = tuple(int(x) for x in np.concatenate([[0], np.cumsum(counts)[:-1]]))
         self._counts = tuple(int(x) for x in counts)
         half = np.ascontiguousarray(vecs[order], dtype=np.float16)  # (N, D), label by label
-        grouped = half.astype(np.float32)
         self._vecs = half
-        self._scan = np.ascontiguousarray((grouped @ basis if basis is not None else grouped).T, dtype=np.float16)
+        self._scan = _axis_major(half, basis)
         self._rows = order.tolist() + [len(vecs)]  # grouped row -> example row; -1 -> empty
         self.empty = len(vecs)  # the row number `search` gives a label without examples
 
@@ -87,3 +86,15 @@ class ExampleIndex:
         when there is none)."""
         sums, best = nearest(emb, projected, self._scan, self._vecs, self._starts, self._counts, CANDIDATES, KNN_TOP)
         return [KNN_T / KNN_TOP * x for x in sums], [self._rows[b] for b in best]
+
+
+def _axis_major(half: np.ndarray, basis: np.ndarray | None, block: int = 1024) -> np.ndarray:
+    """(d, N) float16: the examples' coordinates on the axes (their full vectors when there is
+    no basis), worked out a block of rows at a time, so that loading never holds a float32
+    copy of every vector (~9 MB at 8,500 examples, on a 150 MB memory budget)."""
+    d = basis.shape[1] if basis is not None else half.shape[1]
+    out = np.empty((d, len(half)), dtype=np.float16)
+    for start in range(0, len(half), block):
+        rows = half[start : start + block].astype(np.float32)
+        out[:, start : start + block] = (rows @ basis if basis is not None else rows).T
+    return out

@@ -137,7 +137,7 @@ def _train(knowledge: Knowledge) -> Model:
         pit_b=pit_b,
         pit_threshold=pit_threshold,
         abstain_below=knowledge.scoring.abstain_below,
-        example_vecs=emb,
+        example_vecs=emb.astype(np.float16),  # as the neighbours search holds them: half the memory
         example_basis=basis,
         example_labels=y,
         example_texts=tuple(e.text for e in examples),

@@ -7,8 +7,8 @@ vocabulary fails, on concept names they are sharp. Stage 2 was trained on the vi
 *out-of-fold* outputs, so it weighs them as they behave on messages they have not seen, which
 is how they are used here.
 
-Prediction is plain numpy over arrays the trainer wrote (no scipy import, nothing of the
-trainer at start-up), a few dot products per message.
+Prediction reads the arrays the trainer wrote (no scipy import, nothing of the trainer at
+start-up); a message's arithmetic is a few calls into bot/_kernels.c and short Python lists.
 """
 from __future__ import annotations
 

@@ -198,8 +198,9 @@ class Knowledge:
     matcher: object = field(default=None, compare=False, repr=False)  # set by load_knowledge
     model: object = field(default=None, compare=False, repr=False)  # the learned decision, or None
     model_note: str = field(default="", compare=False)  # why there is no learned decision
-    # Answers worked out from this knowledge and reused (the readings a verdict gets, by its
-    # category, topics and pitfalls): a new knowledge version starts with an empty one.
+    # Answers worked out from this knowledge and reused (the readings a verdict gets by its
+    # category, topics and pitfalls; which pitfall rules a rule hit can open): a new knowledge
+    # version starts with an empty one.
     memo: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @property

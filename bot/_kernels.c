@@ -1,13 +1,18 @@
-/* Two hot loops of the decision, in C: the sentence embedding's sum of token rows
- * (bot/embedding.py) and the neighbours search (bot/neighbours.py), for one message.
+/* The hot loops of one message's decision, in C: the sentence embedding's sum of float16
+ * token rows (bot/embedding.py); the words view's n-gram columns and weighted row sums, the
+ * embedding's projection and the stacker's products (bot/model.py); the neighbours search
+ * (bot/neighbours.py).
  *
- * Why C: in numpy each is several calls on small arrays, and the float16 rows of the
- * embedding have no vectorised path there; inside the whole flow they cost ~25 us and
- * ~55 us a message. numpy stays the reference: tests check both against it, and training
- * computes the neighbours of a batch with neighbours.similarities().
+ * Why C: in numpy each was several calls on small arrays (a fixed cost of 1-2 us a call,
+ * more than the arithmetic), float16 rows have no vectorised path there, and the one BLAS
+ * call per message left OpenBLAS's worker thread spinning beside the bot. Together they took
+ * the realistic-post median from 342 to ~230 us (README, "Speed and memory"). numpy stays the
+ * reference: tests/learned/test_kernels.py checks each function against it, and training
+ * computes a batch's neighbours with neighbours.similarities().
  *
  * No numpy headers: arrays arrive through the buffer protocol, so building this needs only
- * a C compiler and Python's own headers.
+ * a C compiler and Python's own headers. Every function holds the GIL throughout (one scratch
+ * buffer serves all callers).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -188,8 +193,8 @@ sum_half_rows(float *out, const uint16_t *table, Py_ssize_t width, const Py_ssiz
     sum_half_rows_plain(out, table, width, ids, count);
 }
 
-/* The scan kernels are compiled twice, for AVX2 and for any x86-64 (or the platform's default elsewhere); the loader picks
- * the one the processor runs. */
+/* The selection kernels below are compiled twice, for AVX2 and for any x86-64 (elsewhere,
+ * once, for the platform's default); the loader picks the one the processor runs. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define KERNEL __attribute__((target_clones("avx2", "default")))
 #else
@@ -314,14 +319,13 @@ top_rows(const float *score, Py_ssize_t count, Py_ssize_t k, Py_ssize_t first_ro
     float lo, hi;
     min_max(score, count, &lo, &hi);
     /* Invariant: at least k scores >= lo, fewer than k >= hi (unless they all tie at hi). */
-    const Py_ssize_t n = count;
     float take = hi;
-    if (count_at_least(score, n, hi) < k) {
+    if (count_at_least(score, count, hi) < k) {
         for (;;) {
             const float mid = lo + (hi - lo) * 0.5f;
             if (!(mid > lo && mid < hi))
                 break; /* lo and hi are neighbouring floats */
-            const Py_ssize_t c = count_at_least(score, n, mid);
+            const Py_ssize_t c = count_at_least(score, count, mid);
             if (c == k) {
                 lo = hi = mid;
                 break;
@@ -333,8 +337,8 @@ top_rows(const float *score, Py_ssize_t count, Py_ssize_t k, Py_ssize_t first_ro
         }
         take = hi;
     }
-    m = collect_at_least(score, n, take, k, first_row, out, 0); /* the scores above the boundary */
-    for (Py_ssize_t i = 0; i < n && m < k; i++) /* then ties at it, lower rows first */
+    m = collect_at_least(score, count, take, k, first_row, out, 0); /* the scores above the boundary */
+    for (Py_ssize_t i = 0; i < count && m < k; i++) /* then ties at it, lower rows first */
         if (score[i] >= lo && score[i] < take)
             out[m++] = first_row + i;
     return m;
@@ -693,14 +697,7 @@ nearest(PyObject *self, PyObject *args)
         /* Candidates: the `candidates` best rows on the scan. */
         Py_ssize_t cand[MAX_CANDIDATES];
         const Py_ssize_t m = top_rows(score, count, candidates, start, cand);
-        /* Among the candidates: the `top` highest full similarities, and the best row.
-         * Their rows lie anywhere in a few megabytes, so all are requested from memory
-         * first and then read: the waits overlap instead of adding up. */
-        for (Py_ssize_t j = 0; j < m; j++) {
-            const char *row = (const char *)(vs + cand[j] * dims);
-            for (Py_ssize_t b = 0; b < dims * (Py_ssize_t)sizeof(uint16_t); b += 64)
-                __builtin_prefetch(row + b);
-        }
+        /* Among the candidates: the `top` highest full similarities, and the best row. */
         float topv[MAX_TOP];
         Py_ssize_t filled = 0, best_row = -1;
         float best_sim = 0;

@@ -194,7 +194,8 @@ def format_report(report: CheckReport, directory: Path, quiet: bool = False) -> 
         lines.append(_decision_line(k))
         if not quiet and k.model is not None and k.model.meta.get("cv_by_file"):
             lines.append("  called right out of fold, by file: " + ", ".join(
-                f"{f} {acc:.1%} of {n}" for f, (n, acc) in k.model.meta["cv_by_file"].items()
+                f"{f} {acc:.1%} of {n}" + (f" (macro-F1 {f1:.3f})" if f1 is not None else "")
+                for f, (n, acc, f1) in k.model.meta["cv_by_file"].items()
             ))
         lines.append(
             f"examples: {report.examples_run}, {report.examples_failed} failing their checks; "

@@ -162,12 +162,18 @@ def _train(knowledge: Knowledge) -> Model:
 
 
 def _by_file(examples, y: np.ndarray, predicted: np.ndarray) -> dict[str, list]:
-    """Per examples file: [examples, share called right out of fold], so a moderator sees
-    which slice the decision finds hardest. Accuracy, not macro-F1: a file may hold one label."""
+    """Per examples file: [examples, share called right out of fold, macro-F1 out of fold or
+    None], so a moderator sees which slice the decision finds hardest. The macro-F1 only for a
+    file that holds every label: over a one-label file it would count each miss as a class."""
     files: dict[str, list[int]] = {}
     for i, e in enumerate(examples):
         files.setdefault(e.source.rsplit(":", 1)[0], []).append(i)
-    return {f: [len(rows), round(float(np.mean(y[rows] == predicted[rows])), 4)] for f, rows in sorted(files.items())}
+    out = {}
+    for f, rows in sorted(files.items()):
+        all_labels = len(set(y[rows].tolist())) == len(LABELS)
+        f1 = round(_macro_f1(y[rows], predicted[rows]), 4) if all_labels else None
+        out[f] = [len(rows), round(float(np.mean(y[rows] == predicted[rows])), 4), f1]
+    return out
 
 
 def _views_out_of_fold(tfidf, emb, y, n: int, folds) -> np.ndarray:

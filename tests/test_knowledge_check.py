@@ -175,10 +175,10 @@ def test_learnable_examples_pass_the_floor(mini_dir):
 def test_check_shows_how_each_examples_file_fares_out_of_fold(mini_dir, scrambled):
     _learnable(mini_dir, 0.1, scrambled=scrambled)  # scrambled: most examples say another label's word
     report = check(mini_dir)
-    n, right = report.knowledge.model.meta["cv_by_file"]["examples.yaml"]
+    n, right, f1 = report.knowledge.model.meta["cv_by_file"]["examples.yaml"]
     assert n == 32
-    assert (right < 0.75) if scrambled else (right == 1.0)
-    assert f"called right out of fold, by file: examples.yaml {right:.1%} of 32" in format_report(report, mini_dir)
+    assert (right < 0.75 and f1 < 0.75) if scrambled else (right == 1.0 and f1 == 1.0)
+    assert f"called right out of fold, by file: examples.yaml {right:.1%} of 32 (macro-F1 {f1:.3f})" in format_report(report, mini_dir)
     assert "by file" not in format_report(report, mini_dir, quiet=True)
 
 

@@ -24,11 +24,11 @@
 #define MAX_LABELS 64
 
 /* A C-contiguous array of `ndim` dimensions whose items have the struct format `fmt`
- * ("f": float32, "e": float16), or an exception that names the argument. */
+ * ("f": float32, "e": float16), writable if asked, or an exception that names the argument. */
 static int
-get_array(PyObject *obj, Py_buffer *view, int ndim, const char *fmt, const char *name)
+get_buffer(PyObject *obj, Py_buffer *view, int ndim, const char *fmt, const char *name, int writable)
 {
-    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0)
         return -1;
     if (view->ndim != ndim || view->format == NULL || strcmp(view->format, fmt) != 0) {
         PyErr_Format(PyExc_TypeError, "%s: expected a C-contiguous %s array of %d dimension(s)", name,
@@ -40,9 +40,22 @@ get_array(PyObject *obj, Py_buffer *view, int ndim, const char *fmt, const char 
 }
 
 static int
+get_array(PyObject *obj, Py_buffer *view, int ndim, const char *fmt, const char *name)
+{
+    return get_buffer(obj, view, ndim, fmt, name, 0);
+}
+
+static int
 get_floats(PyObject *obj, Py_buffer *view, int ndim, const char *name)
 {
-    return get_array(obj, view, ndim, "f", name);
+    return get_buffer(obj, view, ndim, "f", name, 0);
+}
+
+/* The float32 vector a function writes its result into. */
+static int
+get_out(PyObject *obj, Py_buffer *view)
+{
+    return get_buffer(obj, view, 1, "f", "out", 1);
 }
 
 /* Python lists from C arrays (NULL with an exception set if one cannot be made). */
@@ -357,16 +370,15 @@ sum_rows(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OOO|p", &out_o, &table_o, &ids_o, &plain))
         return NULL;
     Py_buffer out, table;
-    if (PyObject_GetBuffer(out_o, &out, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0)
+    if (get_out(out_o, &out) < 0)
         return NULL;
     PyObject *result = NULL, *ids = NULL;
     Py_ssize_t *rows = NULL;
-    if (PyObject_GetBuffer(table_o, &table, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+    if (get_array(table_o, &table, 2, "e", "table") < 0) {
         PyBuffer_Release(&out);
         return NULL;
     }
-    if (out.ndim != 1 || out.itemsize != 4 || strcmp(out.format, "f") != 0 || table.ndim != 2 ||
-        table.itemsize != 2 || strcmp(table.format, "e") != 0 || table.shape[1] != out.shape[0]) {
+    if (table.shape[1] != out.shape[0]) {
         PyErr_SetString(PyExc_TypeError, "sum_rows: expected out (D,) float32 and table (R, D) float16");
         goto done;
     }
@@ -425,7 +437,7 @@ project(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OOO", &out_o, &vec_o, &table_o))
         return NULL;
     Py_buffer out, vec, table;
-    if (PyObject_GetBuffer(out_o, &out, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0)
+    if (get_out(out_o, &out) < 0)
         return NULL;
     PyObject *result = NULL;
     int got = 1;
@@ -435,8 +447,7 @@ project(PyObject *self, PyObject *args)
     if (get_floats(table_o, &table, 2, "table") < 0)
         goto done;
     got = 3;
-    if (out.ndim != 1 || out.format == NULL || strcmp(out.format, "f") != 0 || out.shape[0] != table.shape[1] ||
-        vec.shape[0] != table.shape[0]) {
+    if (out.shape[0] != table.shape[1] || vec.shape[0] != table.shape[0]) {
         PyErr_SetString(PyExc_ValueError, "project: expected out (C,), vec (D,) and table (D, C), all float32");
         goto done;
     }

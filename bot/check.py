@@ -180,7 +180,9 @@ def _one_word_slip(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     return len(differing) == 1 and min(len(differing[0][0]), len(differing[0][1])) >= _NEAR_MIN
 
 
-def format_report(report: CheckReport, directory: Path, quiet: bool = False) -> str:
+def format_report(report: CheckReport, directory: Path, quiet: bool = False, misses: int = 0) -> str:
+    """The report as `knowledge check` prints it; `misses`: also list that many of the
+    examples the decision calls wrong out of fold, most confident first."""
     shown = report.errors if quiet else report.problems
     lines = [str(p) for p in sorted(shown, key=lambda p: (p.level != "error", p.file, p.line))]
     k = report.knowledge
@@ -197,11 +199,28 @@ def format_report(report: CheckReport, directory: Path, quiet: bool = False) -> 
                 f"{f} {acc:.1%} of {n}" + (f" (macro-F1 {f1:.3f})" if f1 is not None else "")
                 for f, (n, acc, f1) in k.model.meta["cv_by_file"].items()
             ))
+        if misses > 0:
+            lines.extend(_miss_lines(k, misses))
         lines.append(
             f"examples: {report.examples_run}, {report.examples_failed} failing their checks; "
             f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)"
         )
     return "\n".join(lines)
+
+
+def _miss_lines(k: Knowledge, limit: int) -> list[str]:
+    """A confident miss is most often an example labeled against the label definitions, or a
+    concept the examples teach two ways; a hesitant one, a case on the line."""
+    found = k.model.meta.get("cv_misses") if k.model is not None else None
+    if found is None:
+        return ["  out-of-fold misses: none recorded (no learned decision)"]
+    texts = {e.source: e.text for e in k.examples}
+    lines = [f"  out-of-fold misses, most confident first ({min(limit, len(found))} of {len(found)}):"]
+    for source, label, called, confidence in found[:limit]:
+        text = " ".join(texts.get(source, "").split())
+        text = text if len(text) <= 100 else text[:99] + "…"
+        lines.append(f"    {source}: labeled {label}, called {called} ({confidence:.2f}): {text!r}")
+    return lines
 
 
 def _decision_line(k: Knowledge) -> str:

@@ -157,6 +157,7 @@ def _train(knowledge: Knowledge) -> Model:
         "cv_pitfalls_found": round(float(np.mean(raised[y_pit > 0] == y_pit[y_pit > 0])), 4) if (y_pit > 0).any() else None,
         "cv_pitfall_false_raises": round(float(np.mean(raised[y_pit == 0] > 0)), 4),
         "cv_by_file": _by_file(examples, y, np.argmax(oof2, axis=1)),
+        "cv_misses": _misses(examples, y, _softmax_rows(oof2 / temperature)),
     }
     return model
 
@@ -174,6 +175,16 @@ def _by_file(examples, y: np.ndarray, predicted: np.ndarray) -> dict[str, list]:
         f1 = round(_macro_f1(y[rows], predicted[rows]), 4) if all_labels else None
         out[f] = [len(rows), round(float(np.mean(y[rows] == predicted[rows])), 4), f1]
     return out
+
+
+def _misses(examples, y: np.ndarray, probs: np.ndarray) -> list[list]:
+    """The examples the decision calls wrong out of fold, as [source, label, call, confidence],
+    most confident first: where a moderator looks for a mislabeled example or a concept the
+    examples teach two ways (`knowledge check --misses`)."""
+    called = np.argmax(probs, axis=1)
+    wrong = np.flatnonzero(called != y)
+    order = wrong[np.argsort(-probs[wrong, called[wrong]], kind="stable")]
+    return [[examples[i].source, LABELS[y[i]], LABELS[called[i]], round(float(probs[i, called[i]]), 3)] for i in order]
 
 
 def _views_out_of_fold(tfidf, emb, y, n: int, folds) -> np.ndarray:

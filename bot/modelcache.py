@@ -27,7 +27,7 @@ from .model import Model
 
 log = logging.getLogger("bot.model")
 
-RECIPE_VERSION = "18"  # bump when bot/train.py or bot/features.py changes what a fit produces
+RECIPE_VERSION = "19"  # bump when bot/train.py or bot/features.py changes what a fit produces
 _ARRAYS = (
     "idf", "words_w", "emb_w", "emb_b", "stack_dense", "stack_sparse", "stack_b",
     "pit_w", "pit_b", "example_vecs", "example_labels", "example_basis",

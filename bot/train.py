@@ -90,7 +90,7 @@ def _train(knowledge: Knowledge) -> Model:
     pitfall_ids = ("",) + tuple(sorted(knowledge.pitfalls))
     y_pit = np.asarray([pitfall_ids.index(e.pitfall) if e.pitfall in pitfall_ids else 0 for e in examples])
     k, p = len(LABELS), len(pitfall_ids)
-    folds = estimators.stratified_folds(y, FOLDS, SEED)
+    folds = example_folds(examples)
 
     # Stage 1: words and embedding views per head, and for the categories the neighbours
     # view, with out-of-fold log-probabilities for the stacker.
@@ -160,6 +160,12 @@ def _train(knowledge: Knowledge) -> Model:
         "cv_misses": _misses(examples, y, _softmax_rows(oof2 / temperature)),
     }
     return model
+
+
+def example_folds(examples) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The cross-validation folds of these examples: by a hash of each text with whitespace and
+    case ignored, so an edit moves only the examples it touches."""
+    return estimators.hashed_folds([" ".join(e.text.split()).casefold() for e in examples], FOLDS, SEED)
 
 
 def _by_file(examples, y: np.ndarray, predicted: np.ndarray) -> dict[str, list]:

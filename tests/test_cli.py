@@ -103,6 +103,11 @@ def test_knowledge_check_exit_codes(mini_dir, capsys):
     assert "rules/bad.yaml:2: error:" in out and "the knowledge was not loaded" in out
 
 
+def test_knowledge_check_misses_with_the_directory_after_it(mini_dir, capsys):
+    assert main(["knowledge", "check", "--misses", "5", str(mini_dir)]) == 0
+    assert "out-of-fold misses: none recorded (no learned decision)" in capsys.readouterr().out  # three examples: rules only
+
+
 def test_bad_knowledge_dir_is_a_clear_error(tmp_path):
     out = run_cli(["ask", "hello", "--knowledge", str(tmp_path / "missing")])
     assert out.returncode == 2

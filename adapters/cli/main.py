@@ -260,8 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--quiet", action="store_true", help="errors and the summary only, no warnings")
     c.add_argument("--new", nargs="?", const="HEAD", default=None, metavar="VERSION",
                    help="only warnings on lines changed since the last commit (or since VERSION, a git revision)")
-    c.add_argument("--misses", nargs="?", type=int, const=20, default=0, metavar="N",
-                   help="also list the N examples (default 20) the decision calls wrong out of fold, most confident first")
+    c.add_argument("--misses", type=int, default=0, metavar="N",
+                   help="also list N of the examples the decision calls wrong out of fold, most confident first")
     c.set_defaults(func=cmd_check)
 
     p = sub.add_parser("stats", parents=[common], help="what concerns were raised (for ethics leads)")

@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-import unicodedata
 from itertools import chain
 from pathlib import Path
 
 import numpy as np
 
 from ._kernels import sum_rows
+from .wordpiece import WordPiece
 
 ARTIFACT = Path(__file__).with_name("data") / "static-minilm"
 MAX_TOKENS = 512  # the source model's window; longer messages add nothing it was trained on
@@ -35,11 +35,7 @@ class StaticEmbedding:
         # uses. Held as float32 instead, the console's peak memory rose 30 MB (the two
         # copies at load) to within 4 MB of its 150 MB budget.
         self.vectors = np.load(directory / "vectors.npy", allow_pickle=False)
-        model = json.loads((directory / "tokenizer.json").read_text(encoding="utf-8"))["model"]
-        self.vocab: dict[str, int] = model["vocab"]
-        self._prefix = model.get("continuing_subword_prefix", "##")
-        self._max_chars = int(model.get("max_input_chars_per_word", 100))
-        self._unk = self.vocab.get(model.get("unk_token", "[UNK]"), -1)
+        self.wordpiece = WordPiece.from_tokenizer_json(directory / "tokenizer.json")
         self.normalize = bool(config.get("normalize", True))
         self.dims = int(self.vectors.shape[1])
         digest = hashlib.sha256(self.vectors[:64].tobytes())
@@ -63,36 +59,9 @@ class StaticEmbedding:
         return out[:MAX_TOKENS]
 
     def _pieces(self, word: str) -> tuple[int, ...]:
-        """BERT's uncased WordPiece for one word, as the source model's tokenizer does it
-        (accents stripped, punctuation and CJK characters split off, greedy longest match,
-        [UNK] dropped as model2vec drops it). In Python: the Rust tokenizer's binding costs
-        ~70 µs a call, more than the whole rest of the decision; tests check it matches."""
-        out: list[int] = []
-        for chunk in _bert_chunks(word):
-            ids = self._wordpiece(chunk)
-            out.extend(i for i in ids if i != self._unk)
-        return tuple(out)
-
-    def _wordpiece(self, chunk: str) -> list[int]:
-        if len(chunk) > self._max_chars:
-            return [self._unk]
-        vocab = self.vocab
-        ids: list[int] = []
-        start = 0
-        while start < len(chunk):
-            end = len(chunk)
-            found = None
-            while start < end:
-                piece = chunk[start:end] if start == 0 else self._prefix + chunk[start:end]
-                found = vocab.get(piece)
-                if found is not None:
-                    break
-                end -= 1
-            if found is None:
-                return [self._unk]  # WordPiece gives up on the whole word
-            ids.append(found)
-            start = end
-        return ids
+        """One word's pieces, [UNK] dropped as model2vec drops it (a token with no vector)."""
+        unk = self.wordpiece.unk
+        return tuple(i for i in self.wordpiece.word_ids(word) if i != unk)
 
     def encode_words(self, words) -> np.ndarray:
         """The message vector: the mean of its tokens' rows, L2-normalised (model2vec's pooling)."""
@@ -108,49 +77,6 @@ class StaticEmbedding:
         else:
             vec /= len(ids)
         return vec
-
-
-def _bert_chunks(word: str) -> list[str]:
-    """BertNormalizer + BertPreTokenizer on one word: lower-case, strip accents, then split
-    punctuation and CJK ideographs into chunks of their own."""
-    if word.isascii() and word.isalnum():  # most chat words: nothing to strip or split
-        return [word.lower()]
-    text = unicodedata.normalize("NFD", word.lower())
-    chunks: list[str] = []
-    current: list[str] = []
-    for ch in text:
-        cat = unicodedata.category(ch)
-        if cat == "Mn":
-            continue
-        if ch.isspace() or cat.startswith("C"):
-            if current:
-                chunks.append("".join(current))
-                current = []
-            continue
-        if _is_punct(ch, cat) or _is_cjk(ord(ch)):
-            if current:
-                chunks.append("".join(current))
-                current = []
-            chunks.append(ch)
-        else:
-            current.append(ch)
-    if current:
-        chunks.append("".join(current))
-    return chunks
-
-
-def _is_punct(ch: str, cat: str) -> bool:
-    cp = ord(ch)
-    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
-        return True
-    return cat.startswith("P")
-
-
-def _is_cjk(cp: int) -> bool:
-    return (
-        0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0x20000 <= cp <= 0x2A6DF or 0x2A700 <= cp <= 0x2B73F
-        or 0x2B740 <= cp <= 0x2B81F or 0x2B820 <= cp <= 0x2CEAF or 0xF900 <= cp <= 0xFAFF or 0x2F800 <= cp <= 0x2FA1F
-    )  # fmt: skip
 
 
 _shared: StaticEmbedding | None = None

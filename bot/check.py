@@ -227,8 +227,11 @@ def _decision_line(k: Knowledge) -> str:
     if k.model is None:
         return f"decision: {k.model_note or 'rules only'}"
     m = k.model.meta
+    encoder = ""
+    if m.get("encoder") == "transformer":
+        encoder = f", with the fine-tuned transformer ({m.get('transformer_out_of_fold', 0)} of them out of fold)"
     return (
-        f"decision: learned from {m.get('examples', '?')} examples; cross-validated macro-F1 "
+        f"decision: learned from {m.get('examples', '?')} examples{encoder}; cross-validated macro-F1 "
         f"{m.get('cv_macro_f1', float('nan')):.3f} (learned part alone {m.get('cv_macro_f1_text', float('nan')):.3f}, "
         f"rules alone in-sample {m.get('macro_f1_rules', float('nan')):.3f}; floor {k.scoring.cv_floor:.2f})"
     )

@@ -23,7 +23,7 @@ def triage_features(knowledge: Knowledge, text: str | bytes, explain: bool = Tru
     prepared = prepare(text)
     if prepared.rejected:
         return Verdict("unclear", 1.0, notices=prepared.notices, reason=prepared.rejected), None
-    f = extract(knowledge, tokenize(prepared.text))
+    f = extract(knowledge, tokenize(prepared.text), prepared.text)
     return decide(knowledge, f, prepared.notices, explain), f
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .embedding import shared as shared_embedding
+from .transformer import active as active_transformer
 from .schema import Knowledge
 from .normalise import Tokens
 from .rules import RuleEvidence, evidence
@@ -48,6 +49,9 @@ class Features:
     rules: RuleEvidence
     ngrams: tuple[str, ...]
     embedding: np.ndarray
+    # The fine-tuned transformer's log-probabilities over LABELS, when this process runs it
+    # (bot/transformer.py); None on the default static path.
+    tuned: tuple[float, ...] | None = None
 
     def rule_dense(self) -> list[float]:
         return rule_dense(self.rules, len(self.tokens.words))
@@ -59,10 +63,15 @@ class Features:
         )
 
 
-def extract(knowledge: Knowledge, tokens: Tokens) -> Features:
+def extract(knowledge: Knowledge, tokens: Tokens, text: str | None = None) -> Features:
+    """`text`: the prepared message, for the transformer view; training passes none, because
+    an example's transformer view must come from a model that did not learn from it."""
     matches = knowledge.matcher.match(tokens)
     ev = evidence(knowledge, tokens, matches)
-    return Features(tokens, ev, ngrams(tokens), shared_embedding().encode_words(tokens.words))
+    tuned = None
+    if text is not None and (encoder := active_transformer()) is not None:
+        tuned = encoder.log_probs(text)
+    return Features(tokens, ev, ngrams(tokens), shared_embedding().encode_words(tokens.words), tuned)
 
 
 def ngrams(tokens: Tokens) -> tuple[str, ...]:

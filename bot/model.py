@@ -76,6 +76,7 @@ class Model:
     example_texts: tuple[str, ...]
     example_basis: np.ndarray  # (D, d) the examples' principal axes, for the neighbours search
     meta: dict = field(default_factory=dict)  # cross-validated figures, sizes, timings
+    tuned_version: str = ""  # the fine-tuned transformer stage 2 reads as a fourth view; "" none
 
     def __post_init__(self) -> None:
         basis = np.ascontiguousarray(self.example_basis, dtype=np.float32)
@@ -104,7 +105,8 @@ class Model:
         # input vectors in bot/_kernels.c, with the row order that says "all of them".
         self._stack_w = np.ascontiguousarray(self.stack_dense, dtype=np.float64)
         self._stack_in = list(range(len(self._stack_w)))
-        self._dense_in = self._stack_in[3 * self._k :]  # the rule features' rows follow the three views' inputs
+        self._n_tuned = self._k if self.tuned_version else 0
+        self._dense_in = self._stack_in[3 * self._k + self._n_tuned :]  # the rule features' rows follow the views' inputs
         self._pit_w = np.ascontiguousarray(self.pit_w, dtype=np.float64)
         self._pit_in = list(range(len(self._pit_w)))
         self._pit_b = np.asarray(self.pit_b, dtype=np.float64).tolist()
@@ -139,12 +141,19 @@ class Model:
         k = self._k
         return _log_softmax(words_logits[:k]) + _log_softmax(h[:k]) + _log_softmax(near)
 
+    def _tuned(self, f: Features) -> list[float]:
+        """The transformer view's inputs: none on the static path; if the message was featurised
+        without it, a flat distribution (no opinion) rather than a crash."""
+        if not self._n_tuned:
+            return []
+        return list(f.tuned) if f.tuned is not None else [-math.log(self._k)] * self._k
+
     def text_probabilities(self, f: Features) -> list[float]:
         """The learned part without the rules (the views, multiplied), for the ablation."""
         _, wl, h, q = self._heads(f)
-        logs = self._views(wl, h, self._index.search(f.embedding, q)[0])
+        logs = self._views(wl, h, self._index.search(f.embedding, q)[0]) + self._tuned(f)
         k = self._k
-        return _softmax([logs[i] + logs[k + i] + logs[2 * k + i] for i in range(k)])
+        return _softmax([sum(logs[v * k + i] for v in range(len(logs) // k)) for i in range(k)])
 
     # --- stage 2 ------------------------------------------------------------------------
 
@@ -168,7 +177,7 @@ class Model:
         near, nearest = self._index.search(f.embedding, q)
         log_p1 = self._views(wl, h, near)
         dense = f.rule_dense()
-        logits = self._stack_logits(log_p1, dense, f.rule_keys())
+        logits = self._stack_logits(log_p1 + self._tuned(f), dense, f.rule_keys())
         probs = self._calibrated(logits)
         k = max(range(len(probs)), key=probs.__getitem__)
         abstained = False

@@ -1,4 +1,4 @@
-"""The trained decision, cached by what it is a function of: knowledge, embedding, recipe.
+"""The trained decision, cached by what it is a function of: knowledge, encoders, recipe.
 
 A cold fit of a few thousand examples takes a second or two; a restart or a reload of
 unchanged knowledge should not pay it again. The cache is numpy's .npz read with
@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .embedding import shared as shared_embedding
+from .transformer import active as active_transformer
 from .schema import Knowledge
 from .model import Model
 
@@ -72,7 +73,9 @@ def cache_key(knowledge: Knowledge) -> str:
     the installed distribution's metadata says the same."""
     from importlib.metadata import version
 
-    parts = [knowledge.version, shared_embedding().version, RECIPE_VERSION, version("scipy"), np.__version__]
+    encoder = active_transformer()
+    parts = [knowledge.version, shared_embedding().version, encoder.version if encoder else "static", RECIPE_VERSION,
+             version("scipy"), np.__version__]  # fmt: skip
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
 
 
@@ -85,6 +88,7 @@ def save(model: Model, path: Path) -> None:
         "temperature": model.temperature,
         "pit_threshold": model.pit_threshold,
         "abstain_below": model.abstain_below,
+        "tuned_version": model.tuned_version,
         "meta": model.meta,
     }
     arrays = {name: getattr(model, name) for name in _ARRAYS}
@@ -112,6 +116,7 @@ def load(path: Path) -> Model | None:
             temperature=float(meta["temperature"]),
             pit_threshold=float(meta["pit_threshold"]),
             abstain_below=float(meta["abstain_below"]),
+            tuned_version=str(meta.get("tuned_version", "")),
             meta=meta["meta"],
             **arrays,
         )

@@ -23,6 +23,8 @@ Recipe (each choice measured by 5-fold cross-validation on the example corpus):
 5. Pitfalls: the words and embedding views over the pitfall labels ("none" is a class), stacked with
    the pitfall rules' flags; raised above a threshold learned out-of-fold so that false
    raises stay under 1.5% (a wrong lecture costs more trust than a missed one).
+Accurate mode (bot/transformer.py) adds a fourth stage-1 view to stage 2: the fine-tuned
+transformer's log-probabilities, out of fold for every example it was tuned on.
 Cross-validated figures are kept in `meta` for `knowledge check`.
 """
 from __future__ import annotations
@@ -38,6 +40,7 @@ from .schema import Knowledge
 from .model import Model
 from .neighbours import KNN_T, principal_axes, similarities
 from .normalise import prepare, tokenize
+from .transformer import active as active_transformer
 from .vocabulary import LABELS
 
 SEED = 0
@@ -100,10 +103,14 @@ def _train(knowledge: Knowledge) -> Model:
     words_cat, (emb_cat, b_cat) = _nb(tfidf, y, k), _ridge(emb, y, k)
     words_pit, (emb_pit, b_pit) = _nb(tfidf, y_pit, p), _ridge(emb, y_pit, p)
 
+    # The optional fourth view, out of fold by construction (bot/transformer.py).
+    encoder = active_transformer()
+    tuned = encoder.example_log_probs([e.text for e in examples]) if encoder is not None else np.zeros((len(y), 0))
+
     # Stage 2 over the views and the rule evidence; calibrated on its own out-of-fold logits.
     stack_keys = {key: i for i, key in enumerate(sorted({key for f in feats for key in f.rule_keys()}))}
     dense = np.asarray([f.rule_dense() for f in feats], dtype=np.float32)
-    z = np.hstack([oof_cat, dense, _one_hot([f.rule_keys() for f in feats], stack_keys)])
+    z = np.hstack([oof_cat, tuned, dense, _one_hot([f.rule_keys() for f in feats], stack_keys)])
     stack_w, stack_b, full = _logistic(z, y, k, C_STACK)
     oof2 = np.zeros((len(y), k))
     for tr, te in folds:
@@ -120,7 +127,7 @@ def _train(knowledge: Knowledge) -> Model:
         oof_p[te] = _softmax_rows(zp[te] @ w + b)
     pit_threshold = knowledge.scoring.pitfall_threshold or _pitfall_threshold(oof_p, y_pit)
 
-    n_dense = 3 * k + len(RULE_DENSE)
+    n_dense = oof_cat.shape[1] + tuned.shape[1] + len(RULE_DENSE)
     model = Model(
         vocab=vocab,
         idf=idf,
@@ -141,11 +148,14 @@ def _train(knowledge: Knowledge) -> Model:
         example_basis=basis,
         example_labels=y,
         example_texts=tuple(e.text for e in examples),
+        tuned_version=encoder.version if encoder is not None else "",
     )
-    learned = oof_cat[:, :k] + oof_cat[:, k : 2 * k] + oof_cat[:, 2 * k :]
+    learned = oof_cat[:, :k] + oof_cat[:, k : 2 * k] + oof_cat[:, 2 * k :] + (tuned if encoder is not None else 0.0)
     raised = _raised(oof_p, pit_threshold)
     model.meta = {
         "examples": int(len(y)),
+        "encoder": "transformer" if encoder is not None else "static",
+        "transformer_out_of_fold": encoder.known(e.text for e in examples) if encoder is not None else None,
         "vocabulary": int(len(vocab)),
         "seconds_features": round(featurised - started, 3),
         "seconds_total": round(time.perf_counter() - started, 3),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import re
 import sys
 import time
@@ -18,6 +19,8 @@ from pathlib import Path
 from bot.check import check, format_report
 from bot.classify import triage
 from bot.store import StoreUnavailable
+from bot.transformer import ENCODERS, TransformerError
+from bot.transformer import configure as configure_encoder
 
 from .wiring import build_service, default_knowledge_dir, load_holder
 
@@ -231,6 +234,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="knowledge directory (default: $TRIAGE_KNOWLEDGE_DIR or the project's knowledge/)",
     )
+    common.add_argument(
+        "--encoder",
+        choices=ENCODERS,
+        default=argparse.SUPPRESS,
+        help="static (default: fast) or transformer (accurate mode: the fine-tuned MiniLM as a fourth "
+        "view, 10-20 ms a message; default: $TRIAGE_ENCODER, else static)",
+    )
     parser = argparse.ArgumentParser(prog="triage-bot", description=__doc__.splitlines()[0], parents=[common])
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -316,6 +326,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if getattr(args, "knowledge", None) is None:
         args.knowledge = default_knowledge_dir()
+    if getattr(args, "encoder", None):
+        os.environ["TRIAGE_ENCODER"] = args.encoder  # processes this one starts (bench's) choose the same
+    try:
+        configure_encoder(None)
+    except TransformerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         return args.func(args) or 0
     except KeyboardInterrupt:

@@ -141,14 +141,35 @@ def fine_tune_fold(model_dir: Path, ids, lengths, y: np.ndarray, train_rows: np.
     if save is not None:
         _save_weights(save, {k.replace("__", "."): v.detach().numpy() for k, v in model.p.items()}
                       | {"head.weight": model.head.weight.detach().numpy(), "head.bias": model.head.bias.detach().numpy()})
-    out = np.zeros((len(test_rows), int(y.max()) + 1), dtype=np.float32)
-    where = {j: i for i, j in enumerate(test_rows)}
+    return _call(model, ids, test_rows)
+
+
+def _call(model, ids, rows) -> np.ndarray:
+    """The model's logits for `rows` of `ids`, in that order."""
+    import torch
+
+    model.eval()
+    out = np.zeros((len(rows), model.head.out_features), dtype=np.float32)
+    where = {j: i for i, j in enumerate(rows)}
     with torch.no_grad():
-        for rows, x, mask in _batches(ids, test_rows, 128):
+        for batch, x, mask in _batches(ids, rows, 128):
             logits = model(x, mask).numpy()
-            for r, j in enumerate(rows):
+            for r, j in enumerate(batch):
                 out[where[j]] = logits[r]
     return out
+
+
+def _tuned_classifier(model_dir: Path, weights: dict):
+    """The classifier with saved (fine-tuned or averaged) weights in place of the source's."""
+    import torch
+
+    model = _classifier(model_dir, 4)
+    with torch.no_grad():
+        for key, param in model.p.items():
+            param.copy_(torch.from_numpy(np.array(weights[key.replace("__", ".")], dtype=np.float32)))
+        model.head.weight.copy_(torch.from_numpy(np.array(weights["head.weight"], dtype=np.float32)))
+        model.head.bias.copy_(torch.from_numpy(np.array(weights["head.bias"], dtype=np.float32)))
+    return model
 
 
 def _examples():
@@ -307,20 +328,7 @@ def _soup(args, examples, y: np.ndarray, folds) -> int:
             _save_weights(args.save_weights / f"{name}.safetensors", mean)
         if rows is None:
             continue
-        model = _classifier(args.model_dir, 4)
-        with torch.no_grad():
-            for key, param in model.p.items():
-                param.copy_(torch.from_numpy(mean[key.replace("__", ".")]))
-            model.head.weight.copy_(torch.from_numpy(mean["head.weight"]))
-            model.head.bias.copy_(torch.from_numpy(mean["head.bias"]))
-        model.eval()
-        out = np.zeros((len(rows), 4), dtype=np.float32)
-        where = {j: i for i, j in enumerate(rows)}
-        with torch.no_grad():
-            for batch, x, mask in _batches(ids, rows, 128):
-                logits = model(x, mask).numpy()
-                for r, j in enumerate(batch):
-                    out[where[j]] = logits[r]
+        out = _call(_tuned_classifier(args.model_dir, mean), ids, rows)
         _save(args.out, {name: out})
         print(f"{name}: soup of {len(dirs)} macro-F1 {_macro_f1(y[rows], out.argmax(1)):.4f}", flush=True)
     return 0
@@ -365,13 +373,7 @@ def _release(args, examples, y: np.ndarray, folds) -> int:
     import torch
     from tokenizers import Tokenizer
 
-    model = _classifier(args.model_dir, 4)
-    tuned = read_safetensors(full)
-    with torch.no_grad():
-        for name, param in model.p.items():
-            param.copy_(torch.from_numpy(tuned[name.replace("__", ".")].copy()))
-        model.head.weight.copy_(torch.from_numpy(tuned["head.weight"].copy()))
-        model.head.bias.copy_(torch.from_numpy(tuned["head.bias"].copy()))
+    model = _tuned_classifier(args.model_dir, read_safetensors(full))
     model.eval()
     tok = Tokenizer.from_file(str(args.model_dir / "tokenizer.json"))
     tok.no_padding()

@@ -67,7 +67,7 @@ class TunedTransformer:
         self._oof = dict(zip(keys.tolist(), logits))
         # The token table stays float16 (23 MB; only a message's rows are widened); the layers
         # are float32 and pre-transposed, so a message is a few BLAS calls per layer.
-        self._tokens = w["embeddings.word_embeddings.weight"]
+        self._tokens = np.array(w["embeddings.word_embeddings.weight"])  # a copy: the file's bytes can go
         self._positions = w["embeddings.position_embeddings.weight"].astype(np.float32)
         self._type0 = w["embeddings.token_type_embeddings.weight"][0].astype(np.float32)
         self._ln0 = _ln_params(w, "embeddings.LayerNorm")

@@ -149,6 +149,12 @@ def tokenize(text: str, *, markup: bool = True) -> Tokens:
     return Tokens(cleaned, tuple(words), _stemmer.stems(words), tuple(starts), tuple(ends), tuple(clauses))
 
 
+def same_text(text: str) -> str:
+    """What makes two examples the same text: whitespace and case ignored. Cross-validation folds
+    and the transformer's stored out-of-fold calls both key examples by it."""
+    return " ".join(text.split()).casefold()
+
+
 _phrase_keys: dict[str, tuple[str, ...]] = {}
 
 

@@ -39,7 +39,7 @@ from .features import RULE_DENSE, extract
 from .schema import Knowledge
 from .model import Model
 from .neighbours import KNN_T, principal_axes, similarities
-from .normalise import prepare, tokenize
+from .normalise import prepare, same_text, tokenize
 from .transformer import active as active_transformer
 from .vocabulary import LABELS
 
@@ -175,7 +175,7 @@ def _train(knowledge: Knowledge) -> Model:
 def example_folds(examples) -> list[tuple[np.ndarray, np.ndarray]]:
     """The cross-validation folds of these examples: by a hash of each text with whitespace and
     case ignored, so an edit moves only the examples it touches."""
-    return estimators.hashed_folds([" ".join(e.text.split()).casefold() for e in examples], FOLDS, SEED)
+    return estimators.hashed_folds([same_text(e.text) for e in examples], FOLDS, SEED)
 
 
 def _by_file(examples, y: np.ndarray, predicted: np.ndarray) -> dict[str, list]:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .normalise import prepare
+from .normalise import prepare, same_text
 from .vocabulary import LABELS
 from .wordpiece import WordPiece
 
@@ -41,9 +41,8 @@ class TransformerError(Exception):
 
 
 def text_key(text: str) -> str:
-    """How an example's stored out-of-fold logits are found: its text, whitespace and case ignored
-    (as bot/train.example_folds folds it), hashed."""
-    return hashlib.blake2b(" ".join(text.split()).casefold().encode(), digest_size=12).hexdigest()
+    """How an example's stored out-of-fold logits are found: a hash of its text as the folds see it."""
+    return hashlib.blake2b(same_text(text).encode(), digest_size=12).hexdigest()
 
 
 class TunedTransformer:
@@ -84,7 +83,8 @@ class TunedTransformer:
 
     def logits(self, text: str) -> np.ndarray:
         """The fine-tuned model's call on a new message (one forward pass)."""
-        ids = [self._cls, *self.wordpiece.text_ids(text), self._sep][: self.max_tokens]
+        # As the model was tuned: [CLS] pieces [SEP], cut at max_tokens (a long post loses its [SEP]).
+        ids = [self._cls, *self.wordpiece.text_ids(text, self.max_tokens), self._sep][: self.max_tokens]
         n = len(ids)
         x = self._tokens[ids].astype(np.float32) + self._positions[:n] + self._type0
         x = _ln(x, *self._ln0)

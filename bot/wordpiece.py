@@ -41,11 +41,14 @@ class WordPiece:
             out.extend(self._chunk(chunk))
         return out
 
-    def text_ids(self, text: str) -> list[int]:
-        """A whole text's pieces, [UNK] kept (no [CLS]/[SEP]: the caller frames them)."""
+    def text_ids(self, text: str, limit: int | None = None) -> list[int]:
+        """A text's pieces, [UNK] kept (no [CLS]/[SEP]: the caller frames them); with `limit`,
+        the first `limit` of them, without tokenizing the rest of an 8,000-character post."""
         out: list[int] = []
         for word in text.split():
             out.extend(self.word_ids(word))
+            if limit is not None and len(out) >= limit:
+                return out[:limit]
         return out
 
     def _chunk(self, chunk: str) -> list[int]:

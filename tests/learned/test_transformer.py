@@ -43,6 +43,8 @@ def test_wordpiece_is_the_source_tokenizers(tuned):
     cls, sep = reference.token_to_id("[CLS]"), reference.token_to_id("[SEP]")
     wrong = [t for t in texts if reference.encode(t).ids != [cls, *tuned.wordpiece.text_ids(t), sep]]
     assert not wrong, wrong[:5]
+    long_post = " ".join(texts[:40])  # cut early, as the model reads only its first tokens
+    assert tuned.wordpiece.text_ids(long_post, 50) == reference.encode(long_post).ids[1:51]
 
 
 def test_numpy_forward_pass_reproduces_the_fine_tuned_model(tuned):

@@ -346,6 +346,8 @@ class Service:
             "ok": bool(store.get("ok", False)),
             "knowledge_version": k.version,
             "rules": len(k.rules),
+            # Which decision answers: the rules alone, or the model and the encoder it read.
+            "decision": k.model.meta.get("encoder", "static") if k.model is not None else "rules",
             "store": store,
             "uptime_s": round(time.monotonic() - self.started, 1),
         }

@@ -229,7 +229,9 @@ def _decision_line(k: Knowledge) -> str:
     m = k.model.meta
     encoder = ""
     if m.get("encoder") == "transformer":
-        encoder = f", with the fine-tuned transformer ({m.get('transformer_out_of_fold', 0)} of them out of fold)"
+        known = m.get("transformer_out_of_fold") or 0
+        encoder = (f", with the fine-tuned transformer ({known} out of fold, "
+                   f"{m.get('examples', known) - known} new since it was tuned)")  # fmt: skip
     return (
         f"decision: learned from {m.get('examples', '?')} examples{encoder}; cross-validated macro-F1 "
         f"{m.get('cv_macro_f1', float('nan')):.3f} (learned part alone {m.get('cv_macro_f1_text', float('nan')):.3f}, "

@@ -94,6 +94,10 @@ def test_accurate_mode_trains_a_fourth_view_that_moves_the_decision(mini_dir, ac
     from bot.service import Service
 
     assert Service(KnowledgeHolder(mini_dir), None).health()["decision"] == "transformer"  # what /healthz shows
+    from bot.check import check, format_report
+
+    # None of the mini examples was tuned on: knowledge check says so.
+    assert "with the fine-tuned transformer (0 out of fold, 128 new since it was tuned)" in format_report(check(mini_dir), mini_dir)
     verdict = triage(knowledge, "the classifier mislabels the rota")
     assert verdict.category == "technical"
     # The view is read: a message featurised with the transformer leaning to a label is pushed

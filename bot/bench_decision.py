@@ -63,7 +63,7 @@ def parts(knowledge: Knowledge, posts: list[str]) -> dict:
     evs = [evidence(knowledge, t, m) for t, m in zip(tokens, matches)]
     emb = shared_embedding()
     encoder = active_transformer()  # accurate mode: its forward pass is a part of its own
-    tuned = [encoder.log_probs(prepare(p).text) if encoder else None for p in posts]
+    tuned = [tuple(encoder.logits(prepare(p).text).tolist()) if encoder else None for p in posts]
     feats = [Features(t, e, ngrams(t), emb.encode_words(t.words), v) for t, e, v in zip(tokens, evs, tuned)]
 
     def med(fn, items) -> float:
@@ -77,7 +77,7 @@ def parts(knowledge: Knowledge, posts: list[str]) -> dict:
         "ngrams_us": med(ngrams, tokens),
     }
     if encoder is not None:
-        out["transformer_us"] = med(lambda p: encoder.log_probs(prepare(p).text), posts)
+        out["transformer_us"] = med(lambda p: encoder.logits(prepare(p).text), posts)
     if knowledge.model is not None:
         out["decision_us"] = med(lambda f: decide(knowledge, f, explain=False), feats)
         out["decision_with_explanation_us"] = med(lambda f: decide(knowledge, f, explain=True), feats)

@@ -49,7 +49,7 @@ class Features:
     rules: RuleEvidence
     ngrams: tuple[str, ...]
     embedding: np.ndarray
-    # The fine-tuned transformer's log-probabilities over LABELS, when this process runs it
+    # The fine-tuned transformer's logits over LABELS, when this process runs it
     # (bot/transformer.py); None on the default static path.
     tuned: tuple[float, ...] | None = None
 
@@ -70,7 +70,7 @@ def extract(knowledge: Knowledge, tokens: Tokens, text: str | None = None) -> Fe
     ev = evidence(knowledge, tokens, matches)
     tuned = None
     if text is not None and (encoder := active_transformer()) is not None:
-        tuned = encoder.log_probs(text)
+        tuned = tuple(encoder.logits(text).tolist())
     return Features(tokens, ev, ngrams(tokens), shared_embedding().encode_words(tokens.words), tuned)
 
 

@@ -142,11 +142,12 @@ class Model:
         return _log_softmax(words_logits[:k]) + _log_softmax(h[:k]) + _log_softmax(near)
 
     def _tuned(self, f: Features) -> list[float]:
-        """The transformer view's inputs: none on the static path; if the message was featurised
+        """The transformer view's inputs, its log-probabilities as every view's: none on the
+        static path; if the message was featurised
         without it, a flat distribution (no opinion) rather than a crash."""
         if not self._n_tuned:
             return []
-        return list(f.tuned) if f.tuned is not None else [-math.log(self._k)] * self._k
+        return _log_softmax(f.tuned) if f.tuned is not None else [-math.log(self._k)] * self._k
 
     def text_probabilities(self, f: Features) -> list[float]:
         """The learned part without the rules (the views, multiplied), for the ablation."""

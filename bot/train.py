@@ -105,7 +105,7 @@ def _train(knowledge: Knowledge) -> Model:
 
     # The optional fourth view, out of fold by construction (bot/transformer.py).
     encoder = active_transformer()
-    tuned = encoder.example_log_probs([e.text for e in examples]) if encoder is not None else np.zeros((len(y), 0))
+    tuned = _log_softmax_rows(encoder.example_logits([e.text for e in examples])) if encoder is not None else np.zeros((len(y), 0))
 
     # Stage 2 over the views and the rule evidence; calibrated on its own out-of-fold logits.
     stack_keys = {key: i for i, key in enumerate(sorted({key for f in feats for key in f.rule_keys()}))}

@@ -101,29 +101,19 @@ class TunedTransformer:
             x = _ln(h @ down_w + down_b + x, *ln2)
         return x.mean(0) @ self._head_w + self._head_b
 
-    def log_probs(self, text: str) -> tuple[float, ...]:
-        """The view the decision reads: log-probabilities over the labels."""
-        return tuple(_log_softmax(self.logits(text)).tolist())
-
-    def example_log_probs(self, texts) -> np.ndarray:
-        """The view for training examples (N, labels): from the stored out-of-fold logits where
-        the text is known, from the full model's call (out of sample for it) where it is new,
-        on the text as a message would be prepared."""
+    def example_logits(self, texts) -> np.ndarray:
+        """Logits for training examples (N, labels): the stored out-of-fold ones where the text
+        is known, the full model's call (out of sample for it) where it is new, on the text as a
+        message would be prepared."""
         rows = []
         for t in texts:
             stored = self._oof.get(text_key(t))
             rows.append(stored if stored is not None else self.logits(prepare(t).text or ""))
-        return np.vstack([_log_softmax(r) for r in rows]) if rows else np.zeros((0, len(self.labels)))
+        return np.vstack(rows).astype(np.float64)  # as the other views' out-of-fold outputs
 
     def known(self, texts) -> int:
         """How many of these texts have stored out-of-fold logits (the rest cost a forward pass)."""
         return sum(text_key(t) in self._oof for t in texts)
-
-
-def _log_softmax(z: np.ndarray) -> np.ndarray:
-    z = np.asarray(z, dtype=np.float64)
-    z = z - z.max()
-    return z - math.log(float(np.exp(z).sum()))
 
 
 def _layer(w: dict, p: str) -> tuple:
